@@ -1,0 +1,363 @@
+"""The project file, ``kpi.toml``: its schema, loading and validation.
+
+The schema is a set of pydantic models with unknown keys forbidden, so a typo
+is reported by name together with the closest valid key. Paths in the file
+are relative to the project folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from kpi_cli.errors import ConfigError
+
+PROJECT_FILE = "kpi.toml"
+
+Unit = Literal["count", "currency", "percent", "ratio", "score", "days"]
+Grain = Literal["day", "week", "month", "quarter", "year"]
+Direction = Literal["higher", "lower"]
+Language = Literal["zh", "en"]
+WEEKDAYS = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Strict):
+    """A name in Chinese and English; either may be missing."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    def get(self, language: str) -> str:
+        """Return the name in ``language``, falling back to the other one."""
+        first, second = (self.zh, self.en) if language == "zh" else (self.en, self.zh)
+        return first or second or ""
+
+
+def _as_label(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    return value
+
+
+class ProjectSettings(_Strict):
+    """The ``[project]`` table."""
+
+    name: str = Field(description="Shown in reports and email subjects.")
+    timezone: str = Field(
+        "UTC", description="IANA zone; periods are calendar buckets in this zone."
+    )
+    currency: str = Field("CNY", description="ISO 4217 code used to format money.")
+    language: Language = Field("zh", description="Language of reports: zh or en.")
+    week_start: str = Field("monday", description="First day of a week.")
+    stage: str | None = Field(None, description="The current business stage.")
+    data_dir: str = Field(
+        ".", description="Folder the source globs are relative to (--data overrides)."
+    )
+    trend_periods: int = Field(12, ge=2, le=104, description="Trailing periods shown.")
+    history: str = Field(
+        ".kpi/history.duckdb", description="History database, relative to the project."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as "
+                "'Asia/Shanghai' or 'America/Sao_Paulo'"
+            ) from e
+        return value
+
+    @field_validator("week_start")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        if value.lower() not in WEEKDAYS:
+            raise ValueError(f"expected one of {', '.join(WEEKDAYS)}, got {value!r}")
+        return value.lower()
+
+    @property
+    def week_start_index(self) -> int:
+        """Monday is 0, as in ``datetime.date.weekday``."""
+        return WEEKDAYS.index(self.week_start)
+
+
+class SourceSettings(_Strict):
+    """A ``[sources.NAME]`` table: a named table read from export files."""
+
+    path: str | list[str] = Field(description="File glob(s), relative to data_dir.")
+    format: Literal["csv", "parquet", "json"] | None = Field(
+        None, description="File format; taken from the extension when omitted."
+    )
+    encoding: str = Field("auto", description="Text encoding of CSV files, or auto.")
+    delimiter: str | None = Field(None, description="CSV delimiter; sniffed if unset.")
+    header: bool = Field(True, description="Whether CSV files start with a header.")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Renames from export header to canonical name; several "
+        "headers may map to one name (aliases across exports).",
+    )
+    types: dict[str, str] = Field(
+        default_factory=dict, description="DuckDB type per canonical column."
+    )
+    time_column: str | None = Field(None, description="Column that dates each row.")
+    time_format: str | None = Field(
+        None,
+        description="strptime format of the time column (and other timestamp "
+        "columns) when it cannot be recognised unambiguously.",
+    )
+    formats: dict[str, str] = Field(
+        default_factory=dict, description="strptime format per timestamp column."
+    )
+    key: list[str] = Field(
+        default_factory=list,
+        description="Columns identifying a row; duplicates across files count once.",
+    )
+
+    @property
+    def paths(self) -> list[str]:
+        """The globs as a list."""
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+
+class TargetSettings(_Strict):
+    """A ``[kpis.target]`` table."""
+
+    value: float | None = Field(None, description="Target for one period of grain.")
+    grain: Grain | None = Field(
+        None, description="Grain the value is set for; the KPI's grain by default."
+    )
+    warn: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share short of target still called at risk, not off track.",
+    )
+    due: dt.date | None = Field(None, description="When the target must be met.")
+    by: dict[str, float] = Field(
+        default_factory=dict, description="Per-value targets for the breakdown."
+    )
+
+
+class KpiSettings(_Strict):
+    """One ``[[kpis]]`` entry."""
+
+    id: str
+    name: Label
+    description: str | None = None
+    owner: str | None = None
+    objective: str | None = None
+    stage: str | None = None
+    unit: Unit = "count"
+    direction: Direction = "higher"
+    grain: Grain = "week"
+    model: str
+    time_column: str | None = Field(
+        None, description="Column that places a row in a period; the source's one."
+    )
+    measure: str = Field(description="Aggregate SQL expression over the model.")
+    filter: str | None = Field(None, description="SQL condition rows must meet.")
+    dimension: str | None = Field(None, description="Column for the breakdown.")
+    target: TargetSettings | None = None
+    core: bool = False
+    weight: float = Field(1.0, ge=0)
+    decimals: int | None = Field(None, ge=0, le=6, description="Display precision.")
+
+    _name_label = field_validator("name", mode="before")(_as_label)
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid id: use letters, digits and underscores"
+            )
+        return value
+
+
+class Settings(_Strict):
+    """The whole project file."""
+
+    project: ProjectSettings
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    kpis: list[KpiSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        seen: set[str] = set()
+        for kpi in self.kpis:
+            if kpi.id in seen:
+                raise ValueError(f"KPI id {kpi.id!r} is declared twice")
+            seen.add(kpi.id)
+        for name in self.sources:
+            if not _IDENT.match(name):
+                raise ValueError(
+                    f"source name {name!r} is not a valid SQL name: "
+                    "use letters, digits and underscores"
+                )
+        return self
+
+
+def find_project_file(start: Path) -> Path:
+    """Return ``kpi.toml`` in ``start`` (a folder or the file itself).
+
+    Raises:
+        ConfigError: when there is no project file there.
+    """
+    candidate = start / PROJECT_FILE if start.is_dir() else start
+    if not candidate.is_file():
+        raise ConfigError(
+            f"no {PROJECT_FILE} in {start}: run 'kpi init DIR' to create a project, "
+            "or pass --project DIR"
+        )
+
+    return candidate
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a project file.
+
+    Raises:
+        ConfigError: naming the file, the KPI and the field that is wrong.
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_describe(path, raw, e)) from e
+
+
+def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} problem(s)"]
+    for item in error.errors():
+        lines.append("  " + _describe_one(raw, item))
+
+    return "\n".join(lines)
+
+
+def _describe_one(raw: dict[str, Any], item: Any) -> str:
+    loc = list(item["loc"])
+    where = _location(raw, loc)
+    message = item["msg"].removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden":
+        parent_model = _model_at(loc[:-1])
+        message = f"unknown key {loc[-1]!r}"
+        if parent_model is not None:
+            close = difflib.get_close_matches(
+                str(loc[-1]), list(parent_model.model_fields), n=1
+            )
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+    elif item["type"] == "missing":
+        message = "required field is missing"
+    elif item["type"] == "literal_error":
+        message += f", got {item.get('input')!r}"
+
+    return f"{where}: {message}"
+
+
+def _location(raw: dict[str, Any], loc: list[Any]) -> str:
+    """Render a pydantic location; KPIs are named by their id, not their index."""
+    parts: list[str] = []
+    node: Any = raw
+    for step in loc:
+        if isinstance(step, int) and parts and parts[-1] == "kpis":
+            kpi_id = node[step].get("id") if isinstance(node, list) else None
+            parts[-1] = f"kpis[{kpi_id or step}]"
+        else:
+            parts.append(str(step))
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+
+    return ".".join(parts) if parts else "(top level)"
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    """Return the schema model a location points into, for name suggestions."""
+    model: type[BaseModel] | None = Settings
+    skip_key = False
+    for step in loc:
+        if model is None:
+            return None
+        if skip_key:
+            skip_key = False
+            continue
+        if isinstance(step, int):
+            continue
+        annotation = model.model_fields.get(str(step))
+        if annotation is None:
+            return None
+        model, skip_key = _inner_model(annotation.annotation)
+
+    return model
+
+
+def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ())
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    if origin is dict and len(args) == 2:
+        inner, _ = _inner_model(args[1])
+        return inner, True
+    for arg in args:
+        inner, skip = _inner_model(arg)
+        if inner is not None:
+            return inner, skip
+
+    return None, False
+
+
+__all__ = [
+    "Annotated",
+    "Direction",
+    "Grain",
+    "KpiSettings",
+    "Label",
+    "PROJECT_FILE",
+    "ProjectSettings",
+    "Settings",
+    "SourceSettings",
+    "TargetSettings",
+    "Unit",
+    "find_project_file",
+    "load_settings",
+]

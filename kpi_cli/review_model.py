@@ -1,0 +1,154 @@
+"""The data a review hands to renderers and to history.
+
+Plain frozen dataclasses, no behaviour beyond small derived properties. Values
+are ``Decimal`` for money (exact), ``float`` for ratios and ``int`` for counts,
+``None`` where unknown. Renderers format them; nothing here is formatted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from kpi_cli.config import KpiSettings, ProjectSettings
+from kpi_cli.periods import Period
+
+Number = int | float | Decimal
+Status = Literal[
+    "on_track", "at_risk", "off_track", "no_target", "no_data", "incomplete_data"
+]
+STATUSES: tuple[str, ...] = (
+    "off_track",
+    "at_risk",
+    "incomplete_data",
+    "no_data",
+    "no_target",
+    "on_track",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value compared with the same KPI in another period.
+
+    ``change_pct`` is (value - base) / |base|; ``None`` when the base is zero
+    or unknown. ``base_negative`` warns that the base was below zero.
+    """
+
+    period: Period
+    value: Number | None
+    change: Number | None
+    change_pct: float | None
+    base_negative: bool = False
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    value: Number | None
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """An unusual value against the KPI's own history."""
+
+    score: float
+    direction: Literal["up", "down"]
+    baseline: Number | None
+    method: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    key: str | None
+    value: Number | None
+    target: float | None = None
+    attainment: float | None = None
+    status: Status = "no_target"
+    previous: Change | None = None
+    anomaly: Anomaly | None = None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: str
+    rows: tuple[BreakdownRow, ...]
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """One KPI evaluated for the review period."""
+
+    kpi: KpiSettings
+    period: Period
+    value: Number | None
+    target: float | None
+    attainment: float | None
+    status: Status
+    previous: Change | None
+    year_ago: Change | None
+    trend: tuple[TrendPoint, ...]
+    breakdown: Breakdown | None
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    anomaly: Anomaly | None = None
+    projected: Number | None = None
+
+    @property
+    def id(self) -> str:
+        return self.kpi.id
+
+
+@dataclass(frozen=True)
+class FileHealth:
+    """One file matched by a source's glob."""
+
+    path: str
+    rows: int | None
+    encoding: str | None = None
+    delimiter: str | None = None
+    state: Literal["ok", "header_only", "empty"] = "ok"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What a source held overall and within the review period."""
+
+    name: str
+    files: tuple[FileHealth, ...]
+    rows: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+    period_rows: int | None = None
+    period_first: dt.datetime | None = None
+    period_last: dt.datetime | None = None
+    complete: bool = True
+    issues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Review:
+    """All KPIs of a project for one period."""
+
+    project: ProjectSettings
+    period: Period
+    generated_at: dt.datetime
+    kpis: tuple[KpiResult, ...]
+    sources: tuple[SourceHealth, ...] = ()
+    warnings: tuple[str, ...] = ()
+    language: str = "zh"
+    definitions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def core(self) -> tuple[KpiResult, ...]:
+        return tuple(k for k in self.kpis if k.kpi.core)
+
+    @property
+    def attention(self) -> tuple[KpiResult, ...]:
+        """KPIs off track or at risk, worst first."""
+        flagged = [k for k in self.kpis if k.status in ("off_track", "at_risk")]
+        return tuple(sorted(flagged, key=lambda k: (k.status != "off_track", k.id)))
