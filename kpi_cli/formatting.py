@@ -1,0 +1,202 @@
+"""Locale-aware formatting of KPI values, changes, dates and statuses.
+
+The only place numbers become text. Babel does the locale work; this module
+decides precision per unit and rounds half-up (四舍五入) on exact decimals, so
+585.125 shows as 585.13 whatever float arithmetic would do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from kpi_cli.periods import Period
+
+LOCALES = {"zh": "zh_CN", "en": "en_US"}
+
+_STATUS_LABELS = {
+    "on_track": ("达成", "On track"),
+    "at_risk": ("有风险", "At risk"),
+    "off_track": ("未达成", "Off track"),
+    "no_target": ("无目标", "No target"),
+    "no_data": ("无数据", "No data"),
+    "incomplete_data": ("数据不完整", "Incomplete data"),
+}
+_STATUS_SYMBOLS = {
+    "on_track": "✓",
+    "at_risk": "!",
+    "off_track": "✗",
+    "no_target": "·",
+    "no_data": "–",
+    "incomplete_data": "?",
+}
+_DEFAULT_DECIMALS = {
+    "count": 0,
+    "currency": 2,
+    "percent": 2,
+    "ratio": 2,
+    "score": 2,
+    "days": 1,
+}
+NOT_AVAILABLE = {"zh": "不适用", "en": "n/a"}
+
+
+def locale_of(lang: str) -> str:
+    """Babel locale name for a report language."""
+    return LOCALES.get(lang, "en_US")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Exact decimal of an int, float or Decimal (floats via their shortest repr)."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def round_half_up(value: Any, decimals: int) -> Decimal:
+    """Round half-up, on the exact decimal value."""
+    quantum = Decimal(1).scaleb(-decimals)
+    return to_decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def decimals_for(unit: str, decimals: int | None = None) -> int:
+    """Display precision of a unit, unless the KPI sets its own."""
+    return _DEFAULT_DECIMALS.get(unit, 2) if decimals is None else decimals
+
+
+def format_number(value: Any, decimals: int, lang: str) -> str:
+    """A plain number with grouping, rounded half-up."""
+    rounded = round_half_up(value, decimals)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(rounded, format=pattern, locale=locale_of(lang))
+
+
+def format_value(
+    value: Any,
+    unit: str,
+    *,
+    lang: str,
+    currency: str = "CNY",
+    decimals: int | None = None,
+) -> str:
+    """A KPI value in its unit: ¥1,234.50, 3.96%, 1,234, 4.52."""
+    if value is None:
+        return NOT_AVAILABLE[lang] if lang in NOT_AVAILABLE else "n/a"
+    places = decimals_for(unit, decimals)
+    if unit == "currency":
+        rounded = round_half_up(value, places)
+        return format_currency(
+            rounded,
+            currency,
+            locale=locale_of(lang),
+            currency_digits=False,
+            format_type="standard",
+            decimal_quantization=False,
+        )
+    if unit == "percent":
+        rounded = round_half_up(to_decimal(value) * 100, places) / 100
+        pattern = "#,##0" + ("." + "0" * places if places else "") + "%"
+        return format_percent(rounded, format=pattern, locale=locale_of(lang))
+    if unit == "days":
+        text = format_number(value, places, lang)
+        return f"{text} 天" if lang == "zh" else f"{text} d"
+
+    return format_number(value, places, lang)
+
+
+def format_change(
+    change: Any,
+    unit: str,
+    *,
+    lang: str,
+    currency: str = "CNY",
+    decimals: int | None = None,
+) -> str:
+    """An absolute change with an explicit sign; percent-unit changes in points."""
+    if change is None:
+        return NOT_AVAILABLE.get(lang, "n/a")
+    sign = "+" if to_decimal(change) > 0 else ("−" if to_decimal(change) < 0 else "±")
+    magnitude = abs(to_decimal(change))
+    if unit == "percent":
+        points = format_number(magnitude * 100, decimals_for(unit, decimals), lang)
+        return f"{sign}{points} pp" if lang == "en" else f"{sign}{points} 个百分点"
+    text = format_value(magnitude, unit, lang=lang, currency=currency, decimals=decimals)
+
+    return sign + text
+
+
+def format_pct(pct: float | None, *, lang: str, signed: bool = True) -> str:
+    """A relative change or attainment as a percentage; n/a when unknown."""
+    if pct is None:
+        return NOT_AVAILABLE.get(lang, "n/a")
+    rounded = round_half_up(to_decimal(pct) * 100, 1)
+    text = format_decimal(abs(rounded), format="#,##0.0", locale=locale_of(lang)) + "%"
+    if not signed:
+        return ("−" if rounded < 0 else "") + text
+    if rounded > 0:
+        return "+" + text
+    if rounded < 0:
+        return "−" + text
+
+    return "±" + text
+
+
+def status_label(status: str, lang: str) -> str:
+    """The status as a word in the report language."""
+    zh, en = _STATUS_LABELS.get(status, (status, status))
+    return zh if lang == "zh" else en
+
+
+def status_symbol(status: str) -> str:
+    """A symbol that carries the status without colour."""
+    return _STATUS_SYMBOLS.get(status, "?")
+
+
+def format_date(day: dt.date, lang: str, *, with_year: bool = True) -> str:
+    """A date as readers of the language write it."""
+    if lang == "zh":
+        pattern = "y年M月d日" if with_year else "M月d日"
+    else:
+        pattern = "d MMM y" if with_year else "d MMM"
+    return _babel_date(day, format=pattern, locale=locale_of(lang))
+
+
+def format_period(period: Period, lang: str) -> str:
+    """A human title: 2026年第48周 · 11月23日–11月29日, or Week 48 · 23–29 Nov 2026."""
+    start, end = period.start, period.complete_end
+    span = _span(start, end, lang)
+    if period.grain == "week":
+        year, week = period.label.split("-W")
+        head = f"{year}年第{int(week)}周" if lang == "zh" else f"Week {int(week)}"
+        return f"{head} · {span}"
+    if period.grain == "month":
+        if lang == "zh":
+            return f"{start.year}年{start.month}月"
+        return _babel_date(start, format="MMMM y", locale=locale_of(lang))
+    if period.grain == "quarter":
+        quarter = (start.month - 1) // 3 + 1
+        return f"{start.year}年第{quarter}季度" if lang == "zh" else f"Q{quarter} {start.year}"
+    if period.grain == "year":
+        return f"{start.year}年" if lang == "zh" else str(start.year)
+    if period.grain == "day":
+        weekday = _babel_date(start, format="EEEE", locale=locale_of(lang))
+        return f"{format_date(start, lang)} · {weekday}"
+
+    return span
+
+
+def _span(start: dt.date, end: dt.date, lang: str) -> str:
+    if lang == "zh":
+        if start.year == end.year:
+            return f"{format_date(start, lang, with_year=False)}–{format_date(end, lang, with_year=False)}"
+        return f"{format_date(start, lang)}–{format_date(end, lang)}"
+    if start.year == end.year and start.month == end.month:
+        return f"{start.day}–{format_date(end, lang)}"
+    if start.year == end.year:
+        return f"{format_date(start, lang, with_year=False)} – {format_date(end, lang)}"
+
+    return f"{format_date(start, lang)} – {format_date(end, lang)}"
