@@ -3,16 +3,33 @@
 The only place numbers become text. Babel does the locale work; this module
 decides precision per unit and rounds half-up (四舍五入) on exact decimals, so
 585.125 shows as 585.13 whatever float arithmetic would do.
+
+Renminbi is written ``¥`` in every language. Babel's English symbol ``CN¥``
+guards against confusion with the yen, but a project has exactly one currency,
+named in the report header, and Chinese merchants and their managers read
+``¥`` as yuan; showing ``CN¥`` on an English report and ``¥`` on a Chinese one
+of the same shop looked like two currencies. Other currencies keep Babel's
+symbol for the locale.
+
+Unknown values (``None``, and NaN or infinity should one slip through) are
+written as "n/a" / "不适用", never as ``nan`` or ``inf``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.dates import format_date as _babel_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.dates import format_datetime as _babel_datetime
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+)
 
 from kpi_cli.periods import Period
 
@@ -43,11 +60,32 @@ _DEFAULT_DECIMALS = {
     "days": 1,
 }
 NOT_AVAILABLE = {"zh": "不适用", "en": "n/a"}
+# Symbols used in every language, whatever the locale's own choice (see above).
+_FIXED_SYMBOLS = {"CNY": "¥"}
+# Chinese large-number units, largest first: 亿 = 10^8, 万 = 10^4.
+_ZH_UNITS = ((Decimal(10) ** 8, "亿", 2), (Decimal(10) ** 4, "万", 1))
+# English compact units: only from a million up, below that full numbers read fine.
+_EN_UNITS = ((Decimal(10) ** 9, "B", 2), (Decimal(10) ** 6, "M", 2))
 
 
 def locale_of(lang: str) -> str:
     """Babel locale name for a report language."""
     return LOCALES.get(lang, "en_US")
+
+
+def is_known(value: Any) -> bool:
+    """Whether a value can be shown as a number (not None, NaN or infinite)."""
+    if value is None:
+        return False
+    if isinstance(value, float | Decimal):
+        return math.isfinite(value)
+
+    return True
+
+
+def not_available(lang: str) -> str:
+    """The word for an unknown value."""
+    return NOT_AVAILABLE.get(lang, "n/a")
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -84,12 +122,12 @@ def format_value(
     decimals: int | None = None,
 ) -> str:
     """A KPI value in its unit: ¥1,234.50, 3.96%, 1,234, 4.52."""
-    if value is None:
-        return NOT_AVAILABLE[lang] if lang in NOT_AVAILABLE else "n/a"
+    if not is_known(value):
+        return not_available(lang)
     places = decimals_for(unit, decimals)
     if unit == "currency":
         rounded = round_half_up(value, places)
-        return format_currency(
+        text = format_currency(
             rounded,
             currency,
             locale=locale_of(lang),
@@ -97,6 +135,7 @@ def format_value(
             format_type="standard",
             decimal_quantization=False,
         )
+        return _fix_symbol(text, currency, lang)
     if unit == "percent":
         rounded = round_half_up(to_decimal(value) * 100, places) / 100
         pattern = "#,##0" + ("." + "0" * places if places else "") + "%"
@@ -117,22 +156,24 @@ def format_change(
     decimals: int | None = None,
 ) -> str:
     """An absolute change with an explicit sign; percent-unit changes in points."""
-    if change is None:
-        return NOT_AVAILABLE.get(lang, "n/a")
+    if not is_known(change):
+        return not_available(lang)
     sign = "+" if to_decimal(change) > 0 else ("−" if to_decimal(change) < 0 else "±")
     magnitude = abs(to_decimal(change))
     if unit == "percent":
         points = format_number(magnitude * 100, decimals_for(unit, decimals), lang)
         return f"{sign}{points} pp" if lang == "en" else f"{sign}{points} 个百分点"
-    text = format_value(magnitude, unit, lang=lang, currency=currency, decimals=decimals)
+    text = format_value(
+        magnitude, unit, lang=lang, currency=currency, decimals=decimals
+    )
 
     return sign + text
 
 
 def format_pct(pct: float | None, *, lang: str, signed: bool = True) -> str:
     """A relative change or attainment as a percentage; n/a when unknown."""
-    if pct is None:
-        return NOT_AVAILABLE.get(lang, "n/a")
+    if not is_known(pct):
+        return not_available(lang)
     rounded = round_half_up(to_decimal(pct) * 100, 1)
     text = format_decimal(abs(rounded), format="#,##0.0", locale=locale_of(lang)) + "%"
     if not signed:
@@ -143,6 +184,63 @@ def format_pct(pct: float | None, *, lang: str, signed: bool = True) -> str:
         return "−" + text
 
     return "±" + text
+
+
+def format_compact(
+    value: Any,
+    unit: str,
+    *,
+    lang: str,
+    currency: str = "CNY",
+    decimals: int | None = None,
+) -> str:
+    """A short form of a large count or amount, for cards and chart axes.
+
+    Chinese uses 万 and 亿 from ten thousand up (¥128.5万, ¥1.23亿); English
+    uses M and B from a million up (¥1.29M). Smaller values, and units other
+    than count and currency, are returned exactly as ``format_value`` writes
+    them. Rounding is half-up on the scaled value; a value that rounds up to
+    the next unit moves to it (99,999,999 → 1.00亿, not 10000.0万).
+    """
+    exact = format_value(value, unit, lang=lang, currency=currency, decimals=decimals)
+    if not is_known(value) or unit not in ("count", "currency"):
+        return exact
+    magnitude = abs(to_decimal(value))
+    units = _ZH_UNITS if lang == "zh" else _EN_UNITS
+    if magnitude < units[-1][0]:
+        return exact
+    chosen = None
+    for size, suffix, places in units:
+        scaled = round_half_up(magnitude / size, places)
+        if scaled >= 1:
+            chosen = (scaled, suffix, places)
+            break
+    if chosen is None:
+        return exact
+    scaled, suffix, places = chosen
+    number = format_number(scaled, places, lang)
+    sign = "-" if to_decimal(value) < 0 else ""
+    if unit == "currency":
+        return f"{sign}{currency_symbol(currency, lang)}{number}{suffix}"
+
+    return f"{sign}{number}{suffix}"
+
+
+def currency_symbol(currency: str, lang: str) -> str:
+    """The symbol money is written with in a report language."""
+    if currency in _FIXED_SYMBOLS:
+        return _FIXED_SYMBOLS[currency]
+
+    return get_currency_symbol(currency, locale=locale_of(lang))
+
+
+def _fix_symbol(text: str, currency: str, lang: str) -> str:
+    fixed = _FIXED_SYMBOLS.get(currency)
+    if fixed is None:
+        return text
+    native = get_currency_symbol(currency, locale=locale_of(lang))
+
+    return text.replace(native, fixed, 1) if native != fixed else text
 
 
 def status_label(status: str, lang: str) -> str:
@@ -165,6 +263,34 @@ def format_date(day: dt.date, lang: str, *, with_year: bool = True) -> str:
     return _babel_date(day, format=pattern, locale=locale_of(lang))
 
 
+def format_datetime(value: dt.datetime, lang: str, *, with_year: bool = True) -> str:
+    """A local time to the minute: 2026年11月29日 23:58 / 29 Nov 2026, 23:58."""
+    if lang == "zh":
+        pattern = "y年M月d日 HH:mm" if with_year else "M月d日 HH:mm"
+    else:
+        pattern = "d MMM y, HH:mm" if with_year else "d MMM, HH:mm"
+    return _babel_datetime(value, format=pattern, locale=locale_of(lang))
+
+
+def format_period_short(period: Period, lang: str) -> str:
+    """A label short enough for a chart axis: W48, 11月 / Nov, Q4, 11-23."""
+    start = period.start
+    if period.grain == "week":
+        return "W" + period.label.split("-W")[1]
+    if period.grain == "month":
+        if lang == "zh":
+            return f"{start.month}月"
+        return _babel_date(start, format="MMM", locale=locale_of(lang))
+    if period.grain == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1}"
+    if period.grain == "year":
+        return str(start.year)
+
+    return (
+        f"{start.month}/{start.day}" if lang == "en" else f"{start.month}-{start.day}"
+    )
+
+
 def format_period(period: Period, lang: str) -> str:
     """A human title: 2026年第48周 · 11月23日–11月29日, or Week 48 · 23–29 Nov 2026."""
     start, end = period.start, period.complete_end
@@ -179,7 +305,11 @@ def format_period(period: Period, lang: str) -> str:
         return _babel_date(start, format="MMMM y", locale=locale_of(lang))
     if period.grain == "quarter":
         quarter = (start.month - 1) // 3 + 1
-        return f"{start.year}年第{quarter}季度" if lang == "zh" else f"Q{quarter} {start.year}"
+        return (
+            f"{start.year}年第{quarter}季度"
+            if lang == "zh"
+            else f"Q{quarter} {start.year}"
+        )
     if period.grain == "year":
         return f"{start.year}年" if lang == "zh" else str(start.year)
     if period.grain == "day":
@@ -192,7 +322,8 @@ def format_period(period: Period, lang: str) -> str:
 def _span(start: dt.date, end: dt.date, lang: str) -> str:
     if lang == "zh":
         if start.year == end.year:
-            return f"{format_date(start, lang, with_year=False)}–{format_date(end, lang, with_year=False)}"
+            first = format_date(start, lang, with_year=False)
+            return f"{first}–{format_date(end, lang, with_year=False)}"
         return f"{format_date(start, lang)}–{format_date(end, lang)}"
     if start.year == end.year and start.month == end.month:
         return f"{start.day}–{format_date(end, lang)}"
