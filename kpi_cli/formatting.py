@@ -162,7 +162,8 @@ def format_change(
     magnitude = abs(to_decimal(change))
     if unit == "percent":
         points = format_number(magnitude * 100, decimals_for(unit, decimals), lang)
-        return f"{sign}{points} pp" if lang == "en" else f"{sign}{points} 个百分点"
+        # "pp" (percentage points) is the usual short form in zh business reports too.
+        return f"{sign}{points} pp"
     text = format_value(
         magnitude, unit, lang=lang, currency=currency, decimals=decimals
     )
