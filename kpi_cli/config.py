@@ -12,7 +12,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -80,6 +80,7 @@ class ProjectSettings(_Strict):
     data_dir: str = Field(
         ".", description="Folder the source globs are relative to (--data overrides)."
     )
+    grain: Grain = Field("week", description="Grain of a review without --period.")
     trend_periods: int = Field(12, ge=2, le=104, description="Trailing periods shown.")
     history: str = Field(
         ".kpi/history.duckdb", description="History database, relative to the project."
@@ -190,8 +191,26 @@ class KpiSettings(_Strict):
     core: bool = False
     weight: float = Field(1.0, ge=0)
     decimals: int | None = Field(None, ge=0, le=6, description="Display precision.")
+    additive: bool | None = Field(
+        None,
+        description="Whether values of parts add up to the whole (sums, counts); "
+        "guessed from the unit and measure when unset.",
+    )
 
     _name_label = field_validator("name", mode="before")(_as_label)
+
+    @property
+    def is_additive(self) -> bool:
+        """Sums and counts add up across days and channels; ratios do not."""
+        if self.additive is not None:
+            return self.additive
+        measure = self.measure.lower()
+        ratio_like = "/" in measure or "avg(" in measure or "distinct" in measure
+        return self.unit in ("count", "currency") and not ratio_like
+
+    def title(self, language: str) -> str:
+        """The KPI's name in ``language``."""
+        return self.name.get(language) or self.id
 
     @field_validator("id")
     @classmethod
@@ -347,7 +366,6 @@ def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 
 __all__ = [
-    "Annotated",
     "Direction",
     "Grain",
     "KpiSettings",

@@ -1,0 +1,446 @@
+"""Compute a review: every KPI of a project for one period.
+
+The pipeline: open a DuckDB session in the project's time zone, register the
+sources and the models the KPIs need, run one grouped query per model, then
+evaluate each KPI against its comparisons and targets, and measure what each
+source held for the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from kpi_cli import compile as compiler
+from kpi_cli import evaluate, models
+from kpi_cli.config import KpiSettings
+from kpi_cli.errors import ConfigError, PeriodError
+from kpi_cli.periods import Period, last_complete, parse_period
+from kpi_cli.project import Project
+from kpi_cli.review_model import (
+    Breakdown,
+    BreakdownRow,
+    KpiResult,
+    Review,
+    SourceHealth,
+    TrendPoint,
+)
+from kpi_cli.sources import SourceInfo, register_sources
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Session:
+    """A DuckDB connection with a project's sources and models registered."""
+
+    con: duckdb.DuckDBPyConnection
+    project: Project
+    sources: dict[str, SourceInfo]
+    models: dict[str, models.Model]
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def today_in(project: Project) -> dt.date:
+    """Today's date in the project's time zone."""
+    return dt.datetime.now(ZoneInfo(project.settings.project.timezone)).date()
+
+
+def open_session(project: Project, kpis: Sequence[KpiSettings] | None = None) -> Session:
+    """Connect, register sources and the models ``kpis`` need, confine access.
+
+    Raises:
+        DataError: an export cannot be read.
+        QueryError: a model does not compile.
+        ConfigError: a KPI names an unknown model.
+    """
+    settings = project.settings
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = ?", [settings.project.timezone])
+        sources = register_sources(
+            con,
+            settings.sources,
+            base_dir=project.data_dir,
+            timezone=settings.project.timezone,
+            cache_dir=project.state_dir / "cache",
+        )
+        _confine(con, project)
+        available = models.discover(project.query_dirs)
+        wanted = {k.model for k in (settings.kpis if kpis is None else kpis)}
+        models.register(con, wanted, available, set(sources))
+    except BaseException:
+        con.close()
+        raise
+
+    return Session(con, project, sources, available)
+
+
+def _confine(con: duckdb.DuckDBPyConnection, project: Project) -> None:
+    """Let project SQL read only the project's data and cache folders."""
+    allowed = sorted({str(project.data_dir), str(project.state_dir / "cache")})
+    con.execute("SET allowed_directories = ?", [allowed])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def choose_period(
+    project: Project,
+    text: str | None,
+    *,
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
+) -> Period:
+    """The period to review: ``text`` or the last complete one, cut at ``as_of``.
+
+    Without ``as_of``, a period that has not ended is cut after yesterday
+    (data for today is still arriving), or after today if it starts today.
+
+    Raises:
+        PeriodError: unreadable text, or a period that starts after ``as_of``.
+    """
+    settings = project.settings.project
+    today = today or today_in(project)
+    week_start = settings.week_start_index
+    period = (
+        parse_period(text, week_start)
+        if text
+        else last_complete(settings.grain, today, week_start)
+    )
+    cutoff = as_of or max(today - dt.timedelta(days=1), min(period.start, today))
+    if period.start > cutoff:
+        raise PeriodError(
+            f"period {period.label} starts on {period.start}, after the data's "
+            f"as-of date {cutoff}; choose an earlier period"
+        )
+    if period.end > cutoff:
+        period = period.cut((cutoff - period.start).days + 1)
+
+    return period
+
+
+def comparison_periods(period: Period, trend: int) -> list[Period]:
+    """Every period a review computes: the period, its comparisons and its trend."""
+    wanted = [period, period.previous(), period.year_ago(), *period.trailing(trend)]
+    unique: dict[tuple[dt.date, dt.date], Period] = {}
+    for p in wanted:
+        unique.setdefault((p.start, p.end), p)
+
+    return list(unique.values())
+
+
+def run_review(
+    project: Project,
+    period: Period,
+    *,
+    kpi_ids: Sequence[str] | None = None,
+    language: str | None = None,
+    now: dt.datetime | None = None,
+) -> Review:
+    """Compute the review of ``project`` for ``period``.
+
+    Raises:
+        ConfigError, DataError, QueryError: see ``open_session`` and
+            ``compile.execute``.
+    """
+    kpis = select_kpis(project, kpi_ids)
+    session = open_session(project, kpis)
+    try:
+        return compute(session, period, kpis, language=language, now=now)
+    finally:
+        session.close()
+
+
+def select_kpis(project: Project, kpi_ids: Sequence[str] | None) -> list[KpiSettings]:
+    """The KPIs named (all when None), in project order.
+
+    Raises:
+        ConfigError: an id is unknown (the message suggests the closest).
+    """
+    everything = project.settings.kpis
+    if not kpi_ids:
+        return list(everything)
+    known = {k.id: k for k in everything}
+    for kpi_id in kpi_ids:
+        if kpi_id not in known:
+            import difflib
+
+            close = difflib.get_close_matches(kpi_id, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"unknown KPI {kpi_id!r} in {project.file.name}{hint} "
+                f"(KPIs: {', '.join(known) or 'none'})"
+            )
+
+    return [k for k in everything if k.id in set(kpi_ids)]
+
+
+def compute(
+    session: Session,
+    period: Period,
+    kpis: Sequence[KpiSettings],
+    *,
+    language: str | None = None,
+    now: dt.datetime | None = None,
+) -> Review:
+    """Run the grouped queries in an open session and evaluate every KPI."""
+    project = session.project
+    settings = project.settings.project
+    periods = comparison_periods(period, settings.trend_periods)
+    index = {(p.start, p.end): i for i, p in enumerate(periods)}
+    time_columns = {
+        name: info.time_column for name, info in session.sources.items() if info.time_column
+    }
+
+    results: compiler.Results = {}
+    for query in compiler.plan(kpis, periods, time_columns):
+        for key, values in compiler.execute(session.con, query).items():
+            results.setdefault(key, {}).update(values)
+
+    health = source_health(session, period)
+    ordered = sorted(kpis, key=lambda k: not k.core)
+    evaluated = [
+        _evaluate(kpi, period, periods, index, results, session, health)
+        for kpi in ordered
+    ]
+    warnings = tuple(w for info in session.sources.values() for w in info.warnings)
+
+    return Review(
+        project=settings,
+        period=period,
+        generated_at=now or dt.datetime.now(ZoneInfo(settings.timezone)),
+        kpis=tuple(evaluated),
+        sources=tuple(health.values()),
+        warnings=warnings,
+        language=language or settings.language,
+        definitions={m.name: str(m.path) for m in session.models.values()},
+    )
+
+
+def kpi_sources(session: Session, kpi: KpiSettings) -> tuple[str, ...]:
+    """The sources a KPI's model reads, directly or through other models."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack = [kpi.model]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in session.sources and name not in session.models:
+            found.add(name)
+            continue
+        model = session.models.get(name)
+        if model is None:
+            continue
+        for ref in models.referenced_names(model.sql):
+            if ref in session.sources or ref in session.models:
+                stack.append(ref)
+
+    return tuple(sorted(found))
+
+
+def _value(
+    results: compiler.Results,
+    pid: int,
+    kpi: KpiSettings,
+    dimension: str | None = None,
+    key: Any = None,
+) -> Any:
+    row = results.get((pid, dimension, key))
+    return None if row is None else row.get(kpi.id)
+
+
+def _covered(period: Period, sources: Sequence[SourceInfo]) -> bool:
+    """Whether every source has data on or after the period's last day."""
+    for info in sources:
+        if info.time_column is None:
+            continue
+        if info.last is None or info.first is None:
+            return False
+        if info.last.date() < period.end or info.first.date() > period.start:
+            return False
+
+    return True
+
+
+def _zero_like(kpi: KpiSettings) -> Any:
+    return Decimal(0) if kpi.unit == "currency" else 0
+
+
+def _filled(value: Any, kpi: KpiSettings, period: Period, infos: list[SourceInfo]) -> Any:
+    """An additive KPI with no rows in a period its data covers is zero."""
+    if value is None and kpi.is_additive and infos and _covered(period, infos):
+        return _zero_like(kpi)
+
+    return value
+
+
+def _evaluate(
+    kpi: KpiSettings,
+    period: Period,
+    periods: list[Period],
+    index: dict[tuple[dt.date, dt.date], int],
+    results: compiler.Results,
+    session: Session,
+    health: dict[str, SourceHealth],
+) -> KpiResult:
+    names = kpi_sources(session, kpi)
+    infos = [session.sources[n] for n in names]
+
+    def value_of(p: Period, dimension: str | None = None, key: Any = None) -> Any:
+        raw = _value(results, index[(p.start, p.end)], kpi, dimension, key)
+        return _filled(raw, kpi, p, infos)
+
+    value = value_of(period)
+    target = evaluate.target_for(kpi, period)
+    achieved = evaluate.attainment(value, target, kpi.direction)
+    warn = kpi.target.warn if kpi.target else 0.0
+    state = evaluate.status(value, target, achieved, warn)
+    notes: list[str] = []
+    incomplete = [n for n in names if not health[n].complete]
+    if incomplete and state != "on_track":
+        state = "incomplete_data"
+        notes.append("incomplete:" + ",".join(incomplete))
+    if kpi.target and kpi.target.value is not None and target is None:
+        notes.append(f"target_grain:{kpi.target.grain or kpi.grain}")
+
+    previous, year_ago = period.previous(), period.year_ago()
+    trend = tuple(
+        TrendPoint(p, value_of(p), evaluate.target_for(kpi, p))
+        for p in period.trailing(session.project.settings.project.trend_periods)
+    )
+
+    return KpiResult(
+        kpi=kpi,
+        period=period,
+        value=value,
+        target=target,
+        attainment=evaluate.cap_attainment(achieved),
+        status=state,
+        previous=evaluate.change(value, value_of(previous), previous),
+        year_ago=evaluate.change(value, value_of(year_ago), year_ago),
+        trend=trend,
+        breakdown=_breakdown(kpi, period, periods, index, results, value_of),
+        sources=names,
+        notes=tuple(notes),
+    )
+
+
+def _breakdown(
+    kpi: KpiSettings,
+    period: Period,
+    periods: list[Period],
+    index: dict[tuple[dt.date, dt.date], int],
+    results: compiler.Results,
+    value_of: Any,
+) -> Breakdown | None:
+    dimension = kpi.dimension
+    if dimension is None:
+        return None
+    pids = {index[(p.start, p.end)] for p in periods}
+    keys = {key for (pid, dim, key) in results if dim == dimension and pid in pids}
+    by = kpi.target.by if kpi.target else {}
+    keys |= set(by)
+    previous = period.previous()
+    total_target = evaluate.target_for(kpi, period)
+    rows = []
+    for key in keys:
+        value = value_of(period, dimension, key)
+        if value is None and kpi.is_additive:
+            value = _zero_like(kpi)
+        target = None
+        if key in by and total_target is not None:
+            scale = total_target / kpi.target.value if kpi.target.value else 1.0
+            target = by[key] * scale
+        achieved = evaluate.attainment(value, target, kpi.direction)
+        before = value_of(previous, dimension, key)
+        if before is None and kpi.is_additive:
+            before = _zero_like(kpi)
+        rows.append(
+            BreakdownRow(
+                key=key,
+                value=value,
+                target=target,
+                attainment=evaluate.cap_attainment(achieved),
+                status=evaluate.status(
+                    value, target, achieved, kpi.target.warn if kpi.target else 0.0
+                ),
+                previous=evaluate.change(value, before, previous),
+            )
+        )
+    rows.sort(key=lambda r: (r.value is None, -(float(r.value or 0)), str(r.key)))
+
+    return Breakdown(dimension, tuple(rows))
+
+
+def source_health(session: Session, period: Period) -> dict[str, SourceHealth]:
+    """Rows and time range of each source overall and within ``period``."""
+    health = {}
+    for name, info in session.sources.items():
+        period_rows = period_first = period_last = None
+        if info.time_column:
+            column = compiler.quote(info.time_column)
+            period_rows, period_first, period_last = session.con.execute(
+                f"SELECT count(*), min({column}), max({column}) "
+                f"FROM {compiler.quote(name)} "
+                f"WHERE {column} >= ? AND {column} < ?",
+                [period.start_ts(), period.end_ts()],
+            ).fetchone()
+        complete = info.time_column is None or (
+            info.last is not None and info.last.date() >= period.end
+        )
+        issues = list(info.warnings)
+        if not complete:
+            reach = info.last.date().isoformat() if info.last else "nothing"
+            issues.append(f"data ends {reach}, before the period ends {period.end}")
+        health[name] = SourceHealth(
+            name=name,
+            files=info.files,
+            rows=info.rows,
+            first=info.first,
+            last=info.last,
+            period_rows=period_rows,
+            period_first=period_first,
+            period_last=period_last,
+            complete=complete,
+            issues=tuple(issues),
+        )
+
+    return health
+
+
+def kpi_sql(project: Project, period: Period, kpi_id: str) -> str:
+    """The grouped query that computes ``kpi_id``, with its parameters listed.
+
+    Registers the sources (to learn their time columns) but runs no KPI query.
+    """
+    kpis = select_kpis(project, [kpi_id])
+    session = open_session(project, kpis)
+    try:
+        periods = comparison_periods(period, project.settings.project.trend_periods)
+        time_columns = {
+            name: info.time_column
+            for name, info in session.sources.items()
+            if info.time_column
+        }
+        (query,) = compiler.plan(kpis, periods, time_columns)
+    finally:
+        session.close()
+    lines = [f"-- KPI {kpi_id} over model {query.model}, period {period.label}", ""]
+    lines.append(query.sql + ";")
+    lines.append("")
+    lines.append("-- parameters (period index, start, end exclusive):")
+    for i, p in enumerate(periods):
+        lines.append(f"--   {i}: {p.start_ts()} .. {p.end_ts()}  ({p.label})")
+
+    return "\n".join(lines)
