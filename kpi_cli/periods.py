@@ -151,7 +151,9 @@ def containing(grain: str, day: dt.date, week_start: int = 0) -> Period:
 
 def last_complete(grain: str, today: dt.date, week_start: int = 0) -> Period:
     """The last complete period of ``grain`` before ``today``."""
-    return containing(grain, containing(grain, today, week_start).start - _DAY, week_start)
+    return containing(
+        grain, containing(grain, today, week_start).start - _DAY, week_start
+    )
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [

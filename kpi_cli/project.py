@@ -61,7 +61,9 @@ def resolve_project_dir(project: Path | None) -> Path:
     return Path(env) if env else Path.cwd()
 
 
-def load_project(project: Path | None = None, *, data_dir: Path | None = None) -> Project:
+def load_project(
+    project: Path | None = None, *, data_dir: Path | None = None
+) -> Project:
     """Load and validate the project in ``project`` (see ``resolve_project_dir``).
 
     Raises:

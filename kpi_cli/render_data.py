@@ -259,7 +259,15 @@ def render_markdown(review: Review) -> str:
     head = (
         ("指标", "本期", "目标", "达成率", "环比", "同比", "状态")
         if zh
-        else ("KPI", "Value", "Target", "Attainment", "vs previous", "vs year ago", "Status")
+        else (
+            "KPI",
+            "Value",
+            "Target",
+            "Attainment",
+            "vs previous",
+            "vs year ago",
+            "Status",
+        )
     )
     lines = [
         f"# {review.project.name} · {format_period(review.period, lang)}",

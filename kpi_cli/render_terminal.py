@@ -103,12 +103,12 @@ def summary_table(review: Review) -> Table:
     lang = review.language
     currency = review.project.currency
     title = f"{review.project.name} · {format_period(review.period, lang)}"
-    if review.period.is_partial:
+    period = review.period
+    if period.is_partial:
         note = (
-            f"（截至 {review.period.end}，{review.period.days}/{review.period.full_days} 天）"
+            f"（截至 {period.end}，{period.days}/{period.full_days} 天）"
             if lang == "zh"
-            else f" (to {review.period.end}, {review.period.days} of "
-            f"{review.period.full_days} days)"
+            else f" (to {period.end}, {period.days} of {period.full_days} days)"
         )
         title += note
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -202,7 +202,9 @@ def warnings_text(review: Review) -> Text | None:
         return None
     head = "数据提示" if review.language == "zh" else "Data warnings"
 
-    return Text("\n".join([head + ":", *("  " + line for line in dict.fromkeys(lines))]))
+    return Text(
+        "\n".join([head + ":", *("  " + line for line in dict.fromkeys(lines))])
+    )
 
 
 def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableType:

@@ -55,7 +55,9 @@ def today_in(project: Project) -> dt.date:
     return dt.datetime.now(ZoneInfo(project.settings.project.timezone)).date()
 
 
-def open_session(project: Project, kpis: Sequence[KpiSettings] | None = None) -> Session:
+def open_session(
+    project: Project, kpis: Sequence[KpiSettings] | None = None
+) -> Session:
     """Connect, register sources and the models ``kpis`` need, confine access.
 
     Raises:
@@ -198,7 +200,9 @@ def compute(
     periods = comparison_periods(period, settings.trend_periods)
     index = {(p.start, p.end): i for i, p in enumerate(periods)}
     time_columns = {
-        name: info.time_column for name, info in session.sources.items() if info.time_column
+        name: info.time_column
+        for name, info in session.sources.items()
+        if info.time_column
     }
 
     results: compiler.Results = {}
@@ -277,7 +281,9 @@ def _zero_like(kpi: KpiSettings) -> Any:
     return Decimal(0) if kpi.unit == "currency" else 0
 
 
-def _filled(value: Any, kpi: KpiSettings, period: Period, infos: list[SourceInfo]) -> Any:
+def _filled(
+    value: Any, kpi: KpiSettings, period: Period, infos: list[SourceInfo]
+) -> Any:
     """An additive KPI with no rows in a period its data covers is zero."""
     if value is None and kpi.is_additive and infos and _covered(period, infos):
         return _zero_like(kpi)

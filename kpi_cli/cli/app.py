@@ -1,4 +1,4 @@
-"""The ``kpi`` command line: thin Typer commands over the library.
+"""The Typer application, its error handling and the options commands share.
 
 Each command parses its options, calls one library function, renders, and
 returns. Errors from the library (``KpiError``) are turned into one message on
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,7 +90,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -98,7 +98,7 @@ class OutputFormat(str, Enum):
     html = "html"
 
 
-class Language(str, Enum):
+class Language(StrEnum):
     zh = "zh"
     en = "en"
 
@@ -114,7 +114,9 @@ ProjectOpt = Annotated[
 ]
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Read the exports from this folder instead.", show_default=False),
+    typer.Option(
+        "--data", help="Read the exports from this folder instead.", show_default=False
+    ),
 ]
 PeriodOpt = Annotated[
     str | None,
@@ -149,7 +151,9 @@ OutOpt = Annotated[
 ]
 LangOpt = Annotated[
     Language | None,
-    typer.Option("--lang", help="Report language (default: the project's).", show_default=False),
+    typer.Option(
+        "--lang", help="Report language (default: the project's).", show_default=False
+    ),
 ]
 
 
@@ -159,7 +163,9 @@ def _root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log each step to stderr.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors.")
+    ] = False,
 ) -> None:
     STATE.debug = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
@@ -184,7 +190,7 @@ def _configure_logging(level: int) -> None:
     root.setLevel(level)
 
 
-def _parse_date(text: str | None, option: str) -> Any:
+def parse_date(text: str | None, option: str) -> Any:
     import datetime as dt
 
     from kpi_cli.errors import UsageError
@@ -194,7 +200,9 @@ def _parse_date(text: str | None, option: str) -> Any:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
+        raise UsageError(
+            f"{option}: expected a date YYYY-MM-DD, got {text!r}"
+        ) from None
 
 
 def render(review: Any, fmt: OutputFormat, project: Any) -> str | None:
@@ -252,114 +260,6 @@ class _Null:
 
     def flush(self) -> None:
         pass
-
-
-@app.command()
-def review(
-    project: ProjectOpt = None,
-    data: DataOpt = None,
-    period: PeriodOpt = None,
-    as_of: AsOfOpt = None,
-    fmt: FormatOpt = OutputFormat.table,
-    out: OutOpt = None,
-    lang: LangOpt = None,
-    kpi: Annotated[
-        list[str] | None,
-        typer.Option("--kpi", help="Only these KPI ids (repeatable).", show_default=False),
-    ] = None,
-) -> None:
-    """Review every KPI for a period against its targets."""
-    from kpi_cli.project import load_project
-    from kpi_cli.review import choose_period, run_review
-
-    loaded = load_project(project, data_dir=data)
-    chosen = choose_period(loaded, period, as_of=_parse_date(as_of, "--as-of"))
-    result = run_review(loaded, chosen, kpi_ids=kpi, language=lang.value if lang else None)
-    written = emit(result, fmt, loaded, out)
-    if written is not None:
-        log.info("wrote %s", written)
-
-
-@app.command()
-def demo(
-    fmt: FormatOpt = OutputFormat.table,
-    out: OutOpt = None,
-    lang: LangOpt = None,
-    html: Annotated[
-        Path | None,
-        typer.Option(
-            "--html",
-            help="Also write the HTML report here (default: kpi-demo-report.html).",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Review the last week of the bundled sample shop (no project needed)."""
-    import tempfile
-
-    from kpi_cli.atomic import write_atomic
-    from kpi_cli.render_html import render_html
-    from kpi_cli.review import choose_period, run_review
-    from kpi_cli.scaffold import SAMPLE_END, create_project
-
-    with tempfile.TemporaryDirectory(prefix="kpi-demo-") as folder:
-        project = create_project(Path(folder) / "sample-shop", language=lang.value if lang else "zh")
-        period = choose_period(project, None, today=SAMPLE_END)
-        result = run_review(project, period)
-        emit(result, fmt, project, out)
-        report = html or Path("kpi-demo-report.html")
-        write_atomic(report, render_html(result))
-    typer.echo(f"HTML report: {report.resolve()}", err=True)
-
-
-@app.command()
-def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
-    name: Annotated[str | None, typer.Option(help="Project name.", show_default=False)] = None,
-    lang: LangOpt = None,
-    force: Annotated[bool, typer.Option(help="Write into a non-empty folder.")] = False,
-) -> None:
-    """Create a ready-to-run project: kpi.toml, the KPI pack and sample exports."""
-    from kpi_cli.scaffold import create_project
-
-    project = create_project(
-        directory, name=name, language=lang.value if lang else "zh", force=force
-    )
-    typer.echo(f"Created {project.file}. Next: kpi review --project {directory}")
-
-
-@app.command()
-def sql(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="KPI id.")],
-    project: ProjectOpt = None,
-    period: PeriodOpt = None,
-) -> None:
-    """Print the SQL that computes a KPI, with its bound parameters."""
-    from kpi_cli.project import load_project
-    from kpi_cli.review import choose_period, kpi_sql
-
-    loaded = load_project(project)
-    chosen = choose_period(loaded, period)
-    typer.echo(kpi_sql(loaded, chosen, kpi_id))
-
-
-@app.command()
-def sample(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the exports to.")],
-    days: Annotated[int, typer.Option(min=7, help="Days of history.")] = 730,
-    scale: Annotated[float, typer.Option(min=0.01, help="Order volume multiplier.")] = 1.0,
-    end: Annotated[
-        str | None, typer.Option(help="Last day (YYYY-MM-DD).", show_default=False)
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-) -> None:
-    """Write synthetic exports of the sample shop (deterministic, any size)."""
-    from kpi_cli.sample import SAMPLE_END, generate
-
-    last = _parse_date(end, "--end") or SAMPLE_END
-    files = generate(directory, end=last, days=days, scale=scale, seed=seed)
-    for name, path in files.items():
-        typer.echo(f"{name}: {path}")
 
 
 def main() -> None:
