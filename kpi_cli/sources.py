@@ -546,11 +546,10 @@ def _map_columns(
         text = {c for c, t in types.items() if t}
         file.relation = _csv_relation(file, [headers[c][0] for c in text])
     elif file.format == "json":
-        # JSON readers sniff ISO strings as timestamps without their offset;
-        # read declared dates as text and parse them like CSV values.
-        text = {c for c, t in types.items() if type_kind(t) in ("date", "timestamp")}
-        if text:
-            file.relation = _json_relation(file, {headers[c][0] for c in text})
+        # As for CSV, and because JSON readers also sniff ISO strings as
+        # timestamps without their offset and mixed values as type JSON.
+        text = {c for c, t in types.items() if t}
+        file.relation = _json_relation(file, {headers[c][0] for c in text})
     else:
         text = set()
     headers = {
