@@ -106,3 +106,24 @@ def cap_attainment(value: float | None) -> float | None:
         return None
 
     return value
+
+
+def judge(
+    value: Any,
+    target: float | None,
+    direction: str,
+    warn: float,
+    *,
+    had_rows: bool = False,
+) -> tuple[float | None, Status]:
+    """Attainment (fit for display) and status of a value against its target.
+
+    A lower-is-better KPI that had rows but no value is a cost with nothing to
+    show for it (spend and no new customers): attainment 0, off track, rather
+    than "no data".
+    """
+    if value is None and had_rows and direction == "lower" and target is not None:
+        return 0.0, "off_track"
+    achieved = attainment(value, target, direction)
+
+    return cap_attainment(achieved), status(value, target, achieved, warn)

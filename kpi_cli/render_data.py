@@ -138,8 +138,13 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
     }
 
 
-def _timestamp(value: dt.datetime | None) -> str | None:
-    return value.isoformat(sep=" ") if value else None
+def _timestamp(value: dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+
+    return value.isoformat()
 
 
 def source_json(source: SourceHealth) -> dict[str, Any]:

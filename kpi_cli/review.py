@@ -309,9 +309,11 @@ def _evaluate(
 
     value = value_of(period)
     target = evaluate.target_for(kpi, period)
-    achieved = evaluate.attainment(value, target, kpi.direction)
     warn = kpi.target.warn if kpi.target else 0.0
-    state = evaluate.status(value, target, achieved, warn)
+    had_rows = (index[(period.start, period.end)], None, None) in results
+    achieved, state = evaluate.judge(
+        value, target, kpi.direction, warn, had_rows=had_rows
+    )
     notes: list[str] = []
     incomplete = [n for n in names if not health[n].complete]
     if incomplete and state != "on_track":
@@ -331,7 +333,7 @@ def _evaluate(
         period=period,
         value=value,
         target=target,
-        attainment=evaluate.cap_attainment(achieved),
+        attainment=achieved,
         status=state,
         previous=evaluate.change(value, value_of(previous), previous),
         year_ago=evaluate.change(value, value_of(year_ago), year_ago),
@@ -358,6 +360,7 @@ def _breakdown(
     by = kpi.target.by if kpi.target else {}
     keys |= set(by)
     previous = period.previous()
+    current_pid = index[(period.start, period.end)]
     total_target = evaluate.target_for(kpi, period)
     rows = []
     for key in keys:
@@ -368,7 +371,13 @@ def _breakdown(
         if key in by and total_target is not None:
             scale = total_target / kpi.target.value if kpi.target.value else 1.0
             target = by[key] * scale
-        achieved = evaluate.attainment(value, target, kpi.direction)
+        achieved, state = evaluate.judge(
+            value,
+            target,
+            kpi.direction,
+            kpi.target.warn if kpi.target else 0.0,
+            had_rows=(current_pid, dimension, key) in results,
+        )
         before = value_of(previous, dimension, key)
         if before is None and kpi.is_additive:
             before = _zero_like(kpi)
@@ -377,10 +386,8 @@ def _breakdown(
                 key=key,
                 value=value,
                 target=target,
-                attainment=evaluate.cap_attainment(achieved),
-                status=evaluate.status(
-                    value, target, achieved, kpi.target.warn if kpi.target else 0.0
-                ),
+                attainment=achieved,
+                status=state,
                 previous=evaluate.change(value, before, previous),
             )
         )
@@ -402,11 +409,15 @@ def source_health(session: Session, period: Period) -> dict[str, SourceHealth]:
                 f"WHERE {column} >= ? AND {column} < ?",
                 [period.start_ts(), period.end_ts()],
             ).fetchone()
-        complete = info.time_column is None or (
+        reaches = info.time_column is None or (
             info.last is not None and info.last.date() >= period.end
         )
+        # A zero-byte file is a failed export: which days it should have held
+        # is unknown, so no period of the source can be trusted as complete.
+        failed = [f.path for f in info.files if f.state == "empty"]
+        complete = reaches and not failed
         issues = list(info.warnings)
-        if not complete:
+        if not reaches:
             reach = info.last.date().isoformat() if info.last else "nothing"
             issues.append(f"data ends {reach}, before the period ends {period.end}")
         health[name] = SourceHealth(
