@@ -44,7 +44,7 @@ EPOCH_MILLIS = "epoch_ms"
 # Characters an export puts around a number that carry no value: spaces
 # (including no-break and ideographic ones), currency symbols and units.
 _NOISE = r"[\s\x{00A0}\x{3000}¥￥$€£]|元|RMB|CNY|USD"
-_NUMBER = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?|[+-]?\.\d+"
+_NUMBER = r"^(\(?)([+-]?)(\d{1,3}(?:,\d{3})+|\d+|)(\.\d*|)(%?)(\)?)$"
 
 # The exact intermediate type: wide enough for any money amount, with room
 # for a percentage of a 2-place amount to stay exact before the final cast.
@@ -89,8 +89,22 @@ def check_type_text(sql_type: str) -> bool:
     return bool(_TYPE_TEXT.match(sql_type.strip()))
 
 
-def number_sql(raw: str, sql_type: str) -> str:
-    """Expression reading the text ``raw`` as a number of ``sql_type``.
+def number_parts_sql(raw: str) -> str:
+    """Expression splitting the text ``raw`` into the parts of a number.
+
+    The result is a struct (open, sign, int, frac, pct, close) of strings, all
+    empty when the text is not a number. It is computed once per value in an
+    inner query so that :func:`number_sql` reads it without running the
+    regular expressions again.
+    """
+    cleaned = f"regexp_replace({raw}, '{_NOISE}', '', 'g')"
+    fields = "['open', 'sign', 'int', 'frac', 'pct', 'close']"
+
+    return f"regexp_extract({cleaned}, '{_NUMBER}', {fields})"
+
+
+def number_sql(parts: str, sql_type: str) -> str:
+    """Expression reading a number of ``sql_type`` from :func:`number_parts_sql`.
 
     Accepts thousands separators, currency symbols and units (``¥1,234.50``,
     ``￥88.00``, ``¥ 12.35``, ``12.00元``, ``-¥20.00``), parenthesised negatives
@@ -98,31 +112,28 @@ def number_sql(raw: str, sql_type: str) -> str:
     value that does not fit the type exactly (``12.345`` as DECIMAL(18,2),
     ``12.5`` as BIGINT) is NULL too, so it is reported instead of rounded.
     """
-    kind = type_kind(sql_type)
-    cleaned = f"regexp_replace({raw}, '{_NOISE}', '', 'g')"
+    p = parts
+    valid = (
+        f"({p}.int <> '' OR length({p}.frac) > 1) "
+        f"AND ({p}.open = '') = ({p}.close = '')"
+    )
     # Parentheses mean a negative amount in accounting exports.
-    signed = (
-        f"CASE WHEN regexp_full_match({cleaned}, '\\(.*\\)') "
-        f"THEN '-' || {cleaned}[2:-2] ELSE {cleaned} END"
+    text = (
+        f"CASE WHEN {valid} THEN (CASE WHEN {p}.open = '(' THEN '-' ELSE '' END) "
+        f"|| {p}.sign || replace({p}.int, ',', '') || {p}.frac END"
     )
-    percent = f"ends_with({signed}, '%')"
-    digits = f"CASE WHEN {percent} THEN {signed}[:-2] ELSE {signed} END"
-    plain = (
-        f"CASE WHEN regexp_full_match({digits}, '{_NUMBER}') "
-        f"THEN replace({digits}, ',', '') END"
-    )
-    if kind == "float":
-        value = f"try_cast({plain} AS DOUBLE)"
-        return f"CASE WHEN {percent} THEN {value} / 100 ELSE {value} END::{sql_type}"
+    if type_kind(sql_type) == "float":
+        scale = f"CASE WHEN {p}.pct = '%' THEN 100 ELSE 1 END"
+        return f"CAST(try_cast({text} AS DOUBLE) / {scale} AS {sql_type})"
 
     # Exact path for decimals and integers: parse into a wide decimal, scale
     # percentages there, then keep the result only if the declared type holds
     # it without rounding.
-    exact = f"try_cast({plain} AS {_EXACT})"
-    scaled = f"CASE WHEN {percent} THEN {exact} * 0.01 ELSE {exact} END"
-    final = f"try_cast({scaled} AS {sql_type})"
+    scale = f"CASE WHEN {p}.pct = '%' THEN 0.01 ELSE 1 END"
+    exact = f"(try_cast({text} AS {_EXACT}) * {scale})"
+    final = f"try_cast({exact} AS {sql_type})"
 
-    return f"CASE WHEN {final} = {scaled} THEN {final} END"
+    return f"CASE WHEN {final} = {exact} THEN {final} END"
 
 
 def plain_sql(raw: str, sql_type: str) -> str:
@@ -231,7 +242,7 @@ def value_shape(value: str) -> str:
     return re.sub(r"[0-9]", "9", value.strip())
 
 
-SHAPE_SQL = "regexp_replace(trim({raw}), '[0-9]', '9', 'g')"
+SHAPE_SQL = "translate(trim({raw}), '0123456789', '9999999999')"
 
 
 def expected_number(sql_type: str) -> str:

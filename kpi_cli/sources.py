@@ -40,6 +40,7 @@ from kpi_cli.parsing import (
     SHAPE_SQL,
     DateFormat,
     expected_number,
+    number_parts_sql,
     number_sql,
     plain_sql,
     quote_ident,
@@ -56,6 +57,7 @@ _SAMPLE_BYTES = 64 * 1024
 _CHUNK_BYTES = 1 << 20
 _MAX_SHAPES = 200
 _FILE_INDEX = "__kpi_file_index"
+_PARTS = "__kpi_number_"
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
     ".tsv": "csv",
@@ -104,6 +106,7 @@ class _File:
     read_path: Path | None = None
     raw: list[tuple[str, str]] = field(default_factory=list)
     relation: str = ""
+    source: str = ""
     rows: int | None = None
 
 
@@ -116,6 +119,7 @@ class _Column:
     raw_type: str
     sql: str
     declared: str | None
+    prepare: str | None = None
 
 
 def register_sources(
@@ -560,10 +564,33 @@ def _map_columns(
     columns: list[_Column] = []
     for canonical, (raw_name, raw_type) in headers.items():
         sql_type = types.get(canonical) or None
-        sql = _convert_sql(
-            con, file, canonical, raw_name, raw_type, sql_type, settings, timezone
-        )
-        columns.append(_Column(canonical, raw_name, raw_type, sql, sql_type))
+        prepare = None
+        if (
+            sql_type
+            and raw_type.upper() in _TEXT_TYPES
+            and type_kind(sql_type) in ("integer", "decimal", "float")
+        ):
+            prepare = number_parts_sql(quote_ident(raw_name))
+            parts = quote_ident(f"{_PARTS}{len(columns)}")
+            sql = number_sql(parts, sql_type)
+        else:
+            sql = _convert_sql(
+                con, file, canonical, raw_name, raw_type, sql_type, settings, timezone
+            )
+        columns.append(_Column(canonical, raw_name, raw_type, sql, sql_type, prepare))
+
+    # Text split into number parts once per value, in an inner query, so the
+    # conversion does not run its regular expressions once per reference.
+    prepared = [
+        f"{c.prepare} AS {quote_ident(f'{_PARTS}{i}')}"
+        for i, c in enumerate(columns)
+        if c.prepare
+    ]
+    file.source = (
+        f"(SELECT *, {', '.join(prepared)} FROM {file.relation})"
+        if prepared
+        else file.relation
+    )
 
     return columns
 
@@ -620,9 +647,8 @@ def _convert_sql(
             value = fmt.sql(source, timezone)
         return f"CAST({value} AS {sql_type})"
     if kind in ("integer", "decimal", "float"):
-        if text:
-            return number_sql(raw, sql_type)
-        # Typed sources (Parquet, JSON): keep a value only if it fits exactly.
+        # Text goes through number_sql (see _map_columns); a typed value from
+        # Parquet is kept only if the declared type holds it exactly.
         cast = f"try_cast({raw} AS {sql_type})"
         return f"CASE WHEN {cast} = {raw} THEN {cast} END"
     if kind == "text":
@@ -754,7 +780,7 @@ def _validate(
         parts.append(f"count(*) - count(DISTINCT row({key}))")
     else:
         parts.append("0")
-    row = _fetch(con, file, f"SELECT {', '.join(parts)} FROM {file.relation}")[0]
+    row = _fetch(con, file, f"SELECT {', '.join(parts)} FROM {file.source}")[0]
     rows, counts, duplicates = row[0], row[1:-1], row[-1]
     for column, predicate, count in zip(checked, bad, counts, strict=True):
         if not count:
@@ -763,7 +789,7 @@ def _validate(
             con,
             file,
             f"SELECT CAST({quote_ident(column.header)} AS VARCHAR) "
-            f"FROM {file.relation} WHERE {predicate} LIMIT 1",
+            f"FROM {file.source} WHERE {predicate} LIMIT 1",
         )[0][0]
         assert column.declared is not None
         kind = type_kind(column.declared)
@@ -843,7 +869,7 @@ def _select(file: _File, columns: list[_Column], index: int) -> str:
     items = [f"{c.sql} AS {quote_ident(c.name)}" for c in columns]
     items.append(f"{index} AS {_FILE_INDEX}")
 
-    return f"SELECT {', '.join(items)} FROM {file.relation}"
+    return f"SELECT {', '.join(items)} FROM {file.source}"
 
 
 def _create_view(
