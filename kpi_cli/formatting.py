@@ -127,12 +127,14 @@ def format_value(
     places = decimals_for(unit, decimals)
     if unit == "currency":
         rounded = round_half_up(value, places)
+        # An explicit pattern: the locale's standard one forces two decimals.
+        pattern = "¤#,##0" + ("." + "0" * places if places else "")
         text = format_currency(
             rounded,
             currency,
+            format=pattern,
             locale=locale_of(lang),
             currency_digits=False,
-            format_type="standard",
             decimal_quantization=False,
         )
         return _fix_symbol(text, currency, lang)
@@ -194,6 +196,7 @@ def format_compact(
     lang: str,
     currency: str = "CNY",
     decimals: int | None = None,
+    trim: bool = False,
 ) -> str:
     """A short form of a large count or amount, for cards and chart axes.
 
@@ -201,7 +204,8 @@ def format_compact(
     uses M and B from a million up (¥1.29M). Smaller values, and units other
     than count and currency, are returned exactly as ``format_value`` writes
     them. Rounding is half-up on the scaled value; a value that rounds up to
-    the next unit moves to it (99,999,999 → 1.00亿, not 10000.0万).
+    the next unit moves to it (99,999,999 → 1.00亿, not 10000.0万). ``trim``
+    drops trailing zeros of the scaled number (¥150万 on an axis).
     """
     exact = format_value(value, unit, lang=lang, currency=currency, decimals=decimals)
     if not is_known(value) or unit not in ("count", "currency"):
@@ -219,6 +223,9 @@ def format_compact(
     if chosen is None:
         return exact
     scaled, suffix, places = chosen
+    if trim:
+        scaled = scaled.normalize()
+        places = max(0, -scaled.as_tuple().exponent)
     number = format_number(scaled, places, lang)
     sign = "-" if to_decimal(value) < 0 else ""
     if unit == "currency":
