@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # (period index, dimension or None for the total, dimension value) -> {kpi id: value}
 Results = dict[tuple[int, str | None, Any], dict[str, Any]]
+# Results key of each measure's value over no rows at all (count -> 0, sum -> NULL).
+EMPTY = (-1, None, None)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Query:
     dimensions: tuple[str, ...]
     sql: str
     params: tuple[Any, ...]
+    empty_sql: str = ""
 
 
 def quote(name: str) -> str:
@@ -116,7 +119,17 @@ def build(
         f"GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
 
-    return Query(model, time_column, where, kpis, dimensions, sql, tuple(params))
+    # What each measure gives over no rows: a period or channel without rows
+    # gets that value (0 for counts) where the data covers the period.
+    empty_sql = (
+        f"SELECT {measures}\n"
+        "FROM (SELECT NULL::TIMESTAMP AS period_start, NULL::TIMESTAMP AS "
+        f"period_end, __m.* FROM {quote(model)} AS __m WHERE false)"
+    )
+
+    return Query(
+        model, time_column, where, kpis, dimensions, sql, tuple(params), empty_sql
+    )
 
 
 def execute(con: duckdb.DuckDBPyConnection, query: Query) -> Results:
@@ -131,6 +144,7 @@ def execute(con: duckdb.DuckDBPyConnection, query: Query) -> Results:
         cursor = con.execute(query.sql, list(query.params))
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
+        empty = con.execute(query.empty_sql).fetchone() or ()
     except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
         raise DataError(f"model {query.model!r}: {duckdb_message(e)}") from e
     except duckdb.Error as e:
@@ -142,7 +156,9 @@ def execute(con: duckdb.DuckDBPyConnection, query: Query) -> Results:
         time.perf_counter() - started,
     )
 
-    results: Results = {}
+    results: Results = {
+        EMPTY: dict(zip((k.id for k in query.kpis), empty, strict=True))
+    }
     for row in rows:
         record = dict(zip(names, row, strict=True))
         dimension, key = None, None

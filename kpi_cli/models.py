@@ -29,19 +29,29 @@ class Model:
     name: str
     path: Path
     sql: str
+    builtin: bool = False
 
 
-def discover(query_dirs: tuple[Path, ...]) -> dict[str, Model]:
-    """All models by name; a file in an earlier folder hides one of the same name."""
+def discover(
+    query_dirs: tuple[Path, ...], sources: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Model]:
+    """All models by name; a file in an earlier folder hides one of the same name.
+
+    The last folder holds the built-in models; a source of the project hides a
+    built-in model of the same name (the project's declaration wins).
+    """
     models: dict[str, Model] = {}
-    for folder in query_dirs:
+    for position, folder in enumerate(query_dirs):
+        builtin = position == len(query_dirs) - 1
+        if builtin and len(query_dirs) > 1 and folder == query_dirs[0]:
+            continue
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.sql")):
-            if path.stem in models:
+            if path.stem in models or builtin and path.stem in sources:
                 continue
             sql = path.read_text(encoding="utf-8").strip().rstrip(";").strip()
-            models[path.stem] = Model(path.stem, path, sql)
+            models[path.stem] = Model(path.stem, path, sql, builtin)
 
     return models
 
