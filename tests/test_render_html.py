@@ -1,0 +1,448 @@
+"""The HTML report, checked by parsing it: content, safety, overrides, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest_html import SCRIPT_KEY, make_results, make_review
+
+from kpi_cli import formatting as f
+from kpi_cli.atomic import expand_out, slug, write_atomic
+from kpi_cli.errors import TemplateError, UsageError
+from kpi_cli.render_html import render_html
+
+
+def soup_of(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+@pytest.fixture(scope="module", params=["zh", "en"])
+def lang(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def review(lang: str):
+    return make_review(lang)
+
+
+@pytest.fixture(scope="module")
+def soup(review) -> BeautifulSoup:
+    return soup_of(render_html(review))
+
+
+def text_of(node) -> str:
+    return " ".join(node.get_text(" ", strip=True).split())
+
+
+# --- header and sections -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "period"),
+    [("zh", "2026年第48周 · 11月23日–11月29日"), ("en", "Week 48 · 23–29 Nov 2026")],
+    ids=["zh", "en"],
+)
+def test_title_and_period(lang: str, period: str) -> None:
+    page = soup_of(render_html(make_review(lang)))
+
+    review_word = "KPI 复盘" if lang == "zh" else "KPI review"
+    assert page.title.string == f"杭州旗舰店 & <Co> · {review_word} · {period}"
+    assert text_of(page.select_one(".masthead .project")) == "杭州旗舰店 & <Co>"
+    assert text_of(page.select_one(".masthead .period")) == period
+    assert page.html["lang"] == ("zh-CN" if lang == "zh" else "en")
+
+
+def test_lang_argument_overrides_review_language() -> None:
+    page = soup_of(render_html(make_review("zh"), lang="en"))
+
+    assert text_of(page.select_one(".masthead .period")) == "Week 48 · 23–29 Nov 2026"
+
+
+def test_header_shows_generated_time_and_data_reach(soup, lang: str) -> None:
+    meta = text_of(soup.select_one(".masthead .meta"))
+
+    assert f.format_datetime(make_review(lang).generated_at, lang) in meta
+    for source in make_review(lang).sources:
+        assert f"{source.name} {f.format_datetime(source.last, lang)}" in meta
+
+
+def test_partial_period_is_marked_with_elapsed_days() -> None:
+    partial = make_review("en").period.cut(3)
+    review = replace(make_review("en", results=make_results(partial)), period=partial)
+
+    page = soup_of(render_html(review))
+
+    assert "day 3 of 7" in text_of(page.select_one(".masthead .partial"))
+
+
+def test_sections_in_reading_order(soup) -> None:
+    ids = [s["id"] for s in soup.select("main > section")]
+
+    assert ids == ["attention", "summary", "details", "data", "appendix"]
+
+
+# --- needs attention -----------------------------------------------------------
+
+
+def test_attention_lists_off_track_then_at_risk(soup, review, lang: str) -> None:
+    items = soup.select("#attention .attention-item")
+    names = [text_of(i.select_one(".attention-name")) for i in items]
+    statuses = [text_of(i.select_one(".badge")) for i in items]
+
+    assert names == [k.kpi.name.get(lang) for k in review.attention]
+    assert names == (
+        ["新客获客成本", "转化率", "销售额"]
+        if lang == "zh"
+        else ["New-customer CAC", "Conversion rate", "Sales (GMV)"]
+    )
+    assert statuses == [
+        f"{f.status_symbol(s)} {f.status_label(s, lang)}"
+        for s in ("off_track", "off_track", "at_risk")
+    ]
+
+
+def test_attention_says_so_when_nothing_is_off(lang: str) -> None:
+    results = tuple(
+        r for r in make_results() if r.status not in ("off_track", "at_risk")
+    )
+    page = soup_of(render_html(make_review(lang, results=results)))
+
+    assert page.select("#attention .attention-item") == []
+    assert len(page.select("#attention .all-clear")) == 1
+
+
+# --- cards -----------------------------------------------------------------
+
+
+def test_cards_hold_formatted_values(soup, review, lang: str) -> None:
+    cards = soup.select("#summary .card")
+    currency = review.project.currency
+
+    assert len(cards) == len(review.core) == 4
+    for card, result in zip(cards, review.core, strict=True):
+        unit = result.kpi.unit
+        exact = f.format_value(result.value, unit, lang=lang, currency=currency)
+        short = f.format_compact(result.value, unit, lang=lang, currency=currency)
+        value = card.select_one(".card-value")
+        assert text_of(value) == short
+        assert value["title"] == exact
+        assert text_of(card.select_one(".card-name")) == result.kpi.name.get(lang)
+        assert f.format_pct(result.attainment, lang=lang, signed=False) in text_of(card)
+        badge = text_of(card.select_one(".badge"))
+        assert (
+            badge
+            == f"{f.status_symbol(result.status)} {f.status_label(result.status, lang)}"
+        )
+
+
+def test_chinese_cards_use_wan(lang: str) -> None:
+    page = soup_of(render_html(make_review(lang)))
+    gmv = page.select_one("#summary .card .card-value")
+
+    assert text_of(gmv) == ("¥128.6万" if lang == "zh" else "¥1.29M")
+    assert gmv["title"] == "¥1,285,634.50"
+
+
+def test_change_tone_follows_direction(soup) -> None:
+    cards = {c["href"]: c for c in soup.select("#summary .card")}
+    gmv_previous = cards["#kpi-gmv"].select(".change")[0]
+    cac_previous = cards["#kpi-cac"].select(".change")[0]
+    cac_year = cards["#kpi-cac"].select(".change")[1]
+
+    # Sales up is good; CAC up is bad, CAC down is good.
+    assert "tone-good" in gmv_previous["class"]
+    assert "▲" in text_of(gmv_previous)
+    assert "tone-bad" in cac_previous["class"]
+    assert "▲" in text_of(cac_previous)
+    assert "tone-good" in cac_year["class"]
+    assert "▼" in text_of(cac_year)
+
+
+def test_change_from_zero_is_not_available(soup, lang: str) -> None:
+    orders = soup.select_one('#summary .card[href="#kpi-orders"]')
+    year_ago = orders.select(".change")[1]
+
+    assert text_of(year_ago) == f.NOT_AVAILABLE[lang]
+    assert "tone-na" in year_ago["class"]
+
+
+def test_status_has_colour_word_and_symbol(soup) -> None:
+    for badge in soup.select(".badge"):
+        status = next(c for c in badge["class"] if c.startswith("status-"))
+        assert status
+        assert text_of(badge.select_one(".badge-symbol"))
+        assert len(text_of(badge)) > len(text_of(badge.select_one(".badge-symbol")))
+
+
+# --- KPI sections --------------------------------------------------------------
+
+
+def test_every_kpi_has_a_section(soup, review) -> None:
+    sections = soup.select("#details article.kpi")
+
+    assert [s["id"] for s in sections] == [f"kpi-{k.id}" for k in review.kpis]
+
+
+def test_trend_chart_is_inline_svg_with_target_and_gap(soup, lang: str) -> None:
+    gmv = soup.select_one("#kpi-gmv")
+    svg = gmv.select_one("svg.trend")
+
+    assert svg["viewbox"] == "0 0 480 190"  # html.parser lowercases names
+    bars = svg.select(".bars rect")
+    assert len(bars) == 11  # twelve periods, one without data
+    assert len(svg.select(".gaps text")) == 1
+    assert [b for b in bars if "current" in b.get("class", [])] == [bars[-1]]
+    assert svg.select_one("path.target")["d"].startswith("M")
+    labels = [text_of(t) for t in svg.select(".x-labels text")]
+    assert labels[-1] == "W48"
+    assert text_of(svg.select_one(".value-label")) == f.format_compact(
+        make_results()[0].value, "currency", lang=lang
+    )
+
+
+def test_rate_is_a_line_and_no_data_has_no_chart(soup) -> None:
+    assert soup.select_one("#kpi-conversion svg.trend polyline")
+    assert soup.select_one("#kpi-csat svg") is None
+    assert soup.select_one("#kpi-csat .empty-chart")
+
+
+def test_breakdown_table(soup, lang: str) -> None:
+    table = soup.select_one("#kpi-gmv .breakdown table")
+    rows = table.select("tbody tr")
+    keys = [text_of(r.select_one("th.key").contents[0]) for r in rows]
+
+    assert keys == [
+        "小程序",
+        "门店",
+        "直播",
+        SCRIPT_KEY,
+        "（空）" if lang == "zh" else "(blank)",
+    ]
+    first = [text_of(c) for c in rows[0].select("td")]
+    assert first[:3] == [
+        f.format_value(
+            make_results()[0].breakdown.rows[0].value, "currency", lang=lang
+        ),
+        f.format_value(750000, "currency", lang=lang),
+        f.format_pct(0.9365, lang=lang, signed=False),
+    ]
+    assert rows[2].select_one(".row-anomaly")
+
+
+def test_notes_and_anomaly(soup) -> None:
+    assert "直播渠道本周停播两场" in text_of(soup.select_one("#kpi-gmv .notes"))
+    assert "robust z" in text_of(soup.select_one("#kpi-conversion .anomaly"))
+
+
+# --- data and appendix -----------------------------------------------------------
+
+
+def test_data_section_flags_empty_and_header_only_files(soup, lang: str) -> None:
+    flagged = soup.select("#data tr.file-empty, #data tr.file-header_only")
+    paths = [text_of(r.select_one(".path")) for r in flagged]
+
+    assert paths == [
+        "exports/orders/2026-11-30_empty.csv",
+        "exports/reviews/评价_W48.csv",
+    ]
+    incomplete = soup.select_one("#data .source-incomplete")
+    assert "本周评价导出只有表头" in text_of(incomplete.select_one(".issues"))
+
+
+def test_appendix_has_escaped_sql(soup, review) -> None:
+    definition = soup.select_one("#def-gmv")
+    codes = [c.get_text() for c in definition.select("pre > code")]
+
+    assert codes == [review.kpis[0].kpi.filter, review.kpis[0].kpi.measure]
+    assert definition.select("pre b") == []  # '<b>' in the filter stayed text
+    assert "运营部 · 王芳" in text_of(definition)
+
+
+# --- safety ------------------------------------------------------------------
+
+
+def test_script_key_is_text_and_no_script_runs(soup) -> None:
+    assert soup.find_all("script") == []
+    assert soup.find(string=re.compile(re.escape(SCRIPT_KEY)))
+    assert soup.find_all(["iframe", "object", "embed", "link", "img"]) == []
+
+
+def test_no_network_addresses(soup) -> None:
+    for tag in soup.find_all(True):
+        for attr in ("src", "href", "action", "xlink:href", "srcset"):
+            value = tag.get(attr)
+            if value:
+                assert not re.match(r"^\s*(https?:)?//", value), (tag.name, value)
+    style = "\n".join(s.get_text() for s in soup.find_all("style"))
+    assert "url(" not in style
+    assert "@import" not in style
+
+
+def test_csp_meta(soup) -> None:
+    csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+
+    assert csp is not None
+    assert "default-src 'none'" in csp["content"]
+    assert "script-src" not in csp["content"]
+
+
+def test_no_nan_inf_none_text(soup) -> None:
+    words = set(re.findall(r"[A-Za-z]+", soup.get_text(" ")))
+
+    assert not words & {"nan", "NaN", "inf", "Infinity", "None", "null", "undefined"}
+
+
+def test_nan_values_show_not_available(lang: str) -> None:
+    first = make_results()[1]
+    broken = replace(first, value=float("nan"), attainment=float("inf"))
+    page = soup_of(render_html(make_review(lang, results=(broken,))))
+
+    assert "nan" not in page.get_text().lower()
+    assert "inf" not in re.findall(r"[a-z]+", page.get_text().lower())
+
+
+# --- templates ---------------------------------------------------------------
+
+
+def test_project_override_extends_builtin(tmp_path: Path) -> None:
+    (tmp_path / "review.html").write_text(
+        '{% extends "builtin/review.html" %}'
+        "{% block header %}"
+        '<h1 class="custom">{{ report.project }} 周会</h1>'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    page = soup_of(render_html(make_review(), template_dirs=[tmp_path]))
+
+    assert text_of(page.select_one("h1.custom")) == "杭州旗舰店 & <Co> 周会"
+    assert page.select_one(".masthead") is None
+    assert page.select_one("#summary .card")
+
+
+def test_project_partial_override(tmp_path: Path) -> None:
+    (tmp_path / "_attention.html").write_text(
+        '<section id="attention" class="mine">'
+        "{% for k in report.attention %}<p>{{ k.name }}</p>{% endfor %}</section>",
+        encoding="utf-8",
+    )
+    page = soup_of(render_html(make_review("en"), template_dirs=[tmp_path]))
+
+    assert [text_of(p) for p in page.select("#attention.mine p")] == [
+        "New-customer CAC",
+        "Conversion rate",
+        "Sales (GMV)",
+    ]
+
+
+def test_undefined_variable_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "_summary.html"
+    broken.write_text("<section>\n<p>{{ report.no_such_field }}</p>\n</section>\n")
+
+    with pytest.raises(TemplateError) as info:
+        render_html(make_review(), template_dirs=[tmp_path])
+
+    assert str(broken) in str(info.value)
+    assert "line 2" in str(info.value)
+    assert "no_such_field" in str(info.value)
+
+
+def test_syntax_error_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "review.html"
+    broken.write_text('{% extends "builtin/review.html" %}\n{% block header %}\n')
+
+    with pytest.raises(TemplateError) as info:
+        render_html(make_review(), template_dirs=[tmp_path])
+
+    assert str(broken) in str(info.value)
+
+
+# --- atomic writes and --out -----------------------------------------------------
+
+
+def test_write_atomic_creates_folders(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "w48" / "review.html"
+
+    write_atomic(target, "<p>周报</p>")
+
+    assert target.read_text(encoding="utf-8") == "<p>周报</p>"
+
+
+def test_write_atomic_keeps_previous_file_on_error(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "review.html"
+    target.write_text("previous", encoding="utf-8")
+
+    def fail(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(OSError):
+        write_atomic(target, "new " * 1000)
+
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.html"]
+
+
+def test_write_atomic_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("reports/{project}-{period}.{format}", "reports/杭州-旗舰店-2026-W48.html"),
+        ("{date}/{project}.html", "2026-11-30/杭州-旗舰店.html"),
+        ("plain.html", "plain.html"),
+        ("{{literal}}-{period}.html", "{literal}-2026-W48.html"),
+    ],
+    ids=["project-period", "date", "no-placeholder", "braces"],
+)
+def test_expand_out(template: str, expected: str) -> None:
+    path = expand_out(
+        template,
+        project="杭州 旗舰店",
+        period="2026-W48",
+        fmt="html",
+        today=dt.date(2026, 11, 30),
+    )
+
+    assert path == Path(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("杭州旗舰店", "杭州旗舰店"),
+        ("a/b\\c:d", "a-b-c-d"),
+        ("../../etc", "etc"),
+        ("  ", "report"),
+        ("Shop <Co> | 2026?", "Shop-Co-2026"),
+    ],
+    ids=["cjk", "separators", "dots", "blank", "reserved"],
+)
+def test_slug(name: str, expected: str) -> None:
+    assert slug(name) == expected
+
+
+@pytest.mark.parametrize("template", ["{projet}.html", "{period!r}.html", "{0}.html"])
+def test_expand_out_unknown_placeholder(template: str) -> None:
+    with pytest.raises(UsageError) as info:
+        expand_out(template, project="p", period="2026-W48", fmt="html")
+
+    assert "unknown placeholder" in str(info.value)
+
+
+def test_expand_out_lone_brace() -> None:
+    with pytest.raises(UsageError, match="literal brace"):
+        expand_out("reports/{project.html", project="p", period="x", fmt="html")
