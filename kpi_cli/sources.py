@@ -12,6 +12,22 @@ column and text instead of turning into a NULL.
 Files are read one by one and combined with ``UNION ALL BY NAME``: DuckDB's
 multi-file read with explicit columns drops rows when files differ in line
 endings, and per-file reads also let each file keep its own date format.
+
+Known limits, each for a reason:
+
+- With ``key`` set, the view keeps the last file's rows per key with a window
+  over all files, which DuckDB recomputes on every query; ``kpi load`` is the
+  way to pay for it once on large sources.
+- "Later" file means later in sorted path order (globs in the order given):
+  exports are named by date far more reliably than their mtimes survive a copy.
+- A decimal comma (``1,5`` for one and a half) is rejected, not guessed: the
+  comma is read only as a thousands separator.
+- JSON numbers pass through DOUBLE in DuckDB's JSON reader, so a JSON amount
+  is exact only up to 15 significant digits; CSV and Parquet are exact.
+- Bad values in JSON files are reported by file and value, without a record
+  number: DuckDB's JSON reader exposes none.
+- Auto-detection prefers GB18030 for any non-UTF-8 bytes it can decode; a
+  Big5 or Shift-JIS export may decode too, and needs ``encoding`` set.
 """
 
 from __future__ import annotations
@@ -181,7 +197,7 @@ def register_source(
         _inspect(con, file, settings, cache_dir)
         if file.state == "empty":
             warnings.append(
-                f"{file.label} is empty (0 bytes): its rows are missing from "
+                f"{file.label} is empty (no header, no rows): its rows are missing from "
                 f"source {name!r}; re-export the file if it should hold data"
             )
             continue
