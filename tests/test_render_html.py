@@ -16,6 +16,7 @@ from kpi_cli import formatting as f
 from kpi_cli.atomic import expand_out, slug, write_atomic
 from kpi_cli.errors import TemplateError, UsageError
 from kpi_cli.render_html import render_html
+from kpi_cli.review_model import Change
 
 
 def soup_of(html: str) -> BeautifulSoup:
@@ -446,3 +447,26 @@ def test_expand_out_unknown_placeholder(template: str) -> None:
 def test_expand_out_lone_brace() -> None:
     with pytest.raises(UsageError, match="literal brace"):
         expand_out("reports/{project.html", project="p", period="x", fmt="html")
+
+
+def test_all_kpis_are_cards_when_none_is_core(lang: str) -> None:
+    results = tuple(
+        replace(r, kpi=r.kpi.model_copy(update={"core": False})) for r in make_results()
+    )
+    page = soup_of(render_html(make_review(lang, results=results)))
+
+    assert len(page.select("#summary .card")) == len(results)
+    assert text_of(page.select_one("#summary h2")) == (
+        "全部指标" if lang == "zh" else "All KPIs"
+    )
+
+
+def test_negative_base_is_flagged(lang: str) -> None:
+    first = make_results()[1]
+    period = first.previous.period
+    result = replace(first, previous=Change(period, -100, 150, 1.5, base_negative=True))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    change = page.select_one("#kpi-orders .figures .change")
+
+    assert "+150.0%" in text_of(change)
+    assert change.select_one(".change-warning")
