@@ -109,6 +109,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "dimension": "拆分维度",
         "measure": "计算口径（SQL）",
         "by_targets": "分项目标",
+        "target_range": "目标区间",
+        "baseline_year_ago": "（较去年同期）",
+        "baseline_previous": "（较上期）",
+        "baseline_trailing": "（较近 {count} 期均值）",
         "direction_higher": "越高越好",
         "direction_lower": "越低越好",
         "unit_count": "数量",
@@ -197,6 +201,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "dimension": "Breakdown",
         "measure": "Measure (SQL)",
         "by_targets": "Targets by value",
+        "target_range": "Target range",
+        "baseline_year_ago": " over the same period a year ago",
+        "baseline_previous": " over the previous period",
+        "baseline_trailing": " over the mean of the last {count} periods",
         "direction_higher": "Higher is better",
         "direction_lower": "Lower is better",
         "unit_count": "Count",
@@ -764,6 +772,7 @@ def _definition(
             grain = target.grain or kpi.grain
             value = fmt.value(target.value, kpi.unit, kpi.decimals)
             rows.append((t["target_value"], f"{value} / {t[f'grain_{grain}']}"))
+        rows.extend(_target_kinds(target, kpi, fmt, t))
         rows.append(
             (t["warn"], t["warn_text"].format(share=fmt.pct(target.warn, signed=False)))
         )
@@ -779,6 +788,31 @@ def _definition(
         rows.append((t["dimension"], kpi.dimension))
 
     return tuple(rows)
+
+
+def _target_kinds(
+    target: Any, kpi: Any, fmt: Formatter, t: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Growth and range targets, for project files that set them.
+
+    Read with ``getattr`` so the report works with target settings that have
+    only a value as well as with those that add growth and min/max.
+    """
+    rows: list[tuple[str, str]] = []
+    growth = getattr(target, "growth", None)
+    if growth is not None:
+        baseline = getattr(target, "baseline", "year_ago")
+        base = t.get(f"baseline_{baseline}", baseline)
+        if baseline == "trailing":
+            base = base.format(count=getattr(target, "trailing", None) or "")
+        rows.append((t["target_value"], f"{fmt.pct(growth)}{base}"))
+    low, high = getattr(target, "min", None), getattr(target, "max", None)
+    if low is not None or high is not None:
+        low_text = fmt.value(low, kpi.unit, kpi.decimals) if low is not None else "…"
+        high_text = fmt.value(high, kpi.unit, kpi.decimals) if high is not None else "…"
+        rows.append((t["target_range"], f"{low_text} – {high_text}"))
+
+    return rows
 
 
 def _source_view(source: SourceHealth, fmt: Formatter, t: dict[str, str]) -> SourceView:
