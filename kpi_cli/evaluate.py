@@ -120,7 +120,8 @@ def judge(
 
     A lower-is-better KPI that had rows but no value is a cost with nothing to
     show for it (spend and no new customers): attainment 0, off track, rather
-    than "no data".
+    than "no data". Callers pass ``had_rows`` only for costs (money per
+    result); a rate with an empty denominator stays unknown.
     """
     if value is None and had_rows and direction == "lower" and target is not None:
         return 0.0, "off_track"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -22,7 +23,7 @@ from kpi_cli.formatting import (
     status_label,
     status_symbol,
 )
-from kpi_cli.review_model import Change, KpiResult, Review
+from kpi_cli.review_model import BreakdownRow, Change, KpiResult, Review
 
 STATUS_STYLES = {
     "on_track": "green",
@@ -33,6 +34,8 @@ STATUS_STYLES = {
     "incomplete_data": "magenta",
 }
 _BARS = "▁▂▃▄▅▆▇█"
+# The terminal lists the largest parts; the JSON and HTML outputs keep all.
+BREAKDOWN_ROWS = 12
 
 _HEADERS = {
     "zh": ("指标", "本期", "目标", "达成率", "环比", "同比", "趋势", "状态"),
@@ -76,13 +79,21 @@ def _good(change: Change, direction: str) -> bool | None:
     return rising if direction == "higher" else not rising
 
 
-def change_text(change: Change | None, result: KpiResult, lang: str) -> Text:
+def change_text(
+    change: Change | None, result: KpiResult, lang: str, currency: str
+) -> Text:
     """Percent change (or the absolute one when the base is zero), coloured by merit."""
     if change is None or change.change is None:
         return Text("—", style="dim")
     kpi = result.kpi
     if change.change_pct is None or kpi.unit == "percent":
-        label = format_change(change.change, kpi.unit, lang=lang, decimals=kpi.decimals)
+        label = format_change(
+            change.change,
+            kpi.unit,
+            lang=lang,
+            currency=currency,
+            decimals=kpi.decimals,
+        )
     else:
         label = format_pct(change.change_pct, lang=lang)
     good = _good(change, kpi.direction)
@@ -127,12 +138,12 @@ def summary_table(review: Review) -> Table:
         table.add_row(
             name,
             fmt(result.value),
-            fmt(result.target) if result.target is not None else "—",
+            target_cell(result, fmt),
             format_pct(result.attainment, lang=lang, signed=False)
             if result.attainment is not None
             else "—",
-            change_text(result.previous, result, lang),
-            change_text(result.year_ago, result, lang),
+            change_text(result.previous, result, lang, currency),
+            change_text(result.year_ago, result, lang, currency),
             sparkline([p.value for p in result.trend]),
             _status(result.status, lang),
         )
@@ -154,24 +165,26 @@ def breakdown_tables(review: Review) -> Iterator[Table]:
                 value, kpi.unit, lang=lang, currency=currency, decimals=kpi.decimals
             )
 
+        dimension = result.breakdown.dimension
         table = Table(
-            title=f"{kpi.title(lang)} · {result.breakdown.dimension}",
+            title=f"{kpi.title(lang)} · {dimension}",
             title_justify="left",
             header_style="bold",
         )
-        targeted = any(row.target is not None for row in result.breakdown.rows)
+        shown = [row for row in result.breakdown.rows if _worth_showing(row)]
+        targeted = any(row.target is not None for row in shown)
         headers = (
-            ("维度值", "本期", "环比", "目标", "达成率", "状态")
+            (dimension, "本期", "环比", "目标", "达成率", "状态")
             if lang == "zh"
-            else ("Value of", "Value", "vs previous", "Target", "Attain.", "Status")
+            else (dimension, "Value", "vs previous", "Target", "Attain.", "Status")
         )
         for i, header in enumerate(headers[: 6 if targeted else 3]):
             table.add_column(header, justify="left" if i in (0, 5) else "right")
-        for row in result.breakdown.rows:
+        for row in shown[:BREAKDOWN_ROWS]:
             cells: list[Any] = [
                 Text(_key_label(row.key, lang)),
                 fmt_value(row.value),
-                change_text(row.previous, result, lang),
+                change_text(row.previous, result, lang, currency),
             ]
             if targeted:
                 cells += [
@@ -182,7 +195,22 @@ def breakdown_tables(review: Review) -> Iterator[Table]:
                     _status(row.status, lang) if row.target is not None else Text(""),
                 ]
             table.add_row(*cells)
+        hidden = len(result.breakdown.rows) - min(len(shown), BREAKDOWN_ROWS)
+        if hidden:
+            table.caption = (
+                f"另有 {hidden} 项未列出（全部见 --format json）"
+                if lang == "zh"
+                else f"{hidden} more not listed (all in --format json)"
+            )
+            table.caption_justify = "left"
         yield table
+
+
+def _worth_showing(row: BreakdownRow) -> bool:
+    """Rows with nothing now, nothing before, no target and no anomaly are noise."""
+    before = row.previous.value if row.previous else None
+    quiet = not row.value and not before
+    return not quiet or row.target is not None or row.anomaly is not None
 
 
 def _key_label(key: str | None, lang: str) -> str:
@@ -210,6 +238,12 @@ def warnings_text(review: Review) -> Text | None:
 def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableType:
     """Everything the terminal shows for a review."""
     parts: list[RenderableType] = [summary_table(review)]
+    pace = pacing_text(review)
+    if pace is not None:
+        parts.append(pace)
+    recorded = history_text(review)
+    if recorded is not None:
+        parts.append(recorded)
     if breakdowns:
         parts.extend(breakdown_tables(review))
     notes = warnings_text(review)
@@ -217,3 +251,222 @@ def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableT
         parts.append(notes)
 
     return Group(*parts)
+
+
+def streak_label(status: str, length: int, lang: str) -> str:
+    """ "off track 3 periods in a row" / "连续 3 期未达成"."""
+    label = status_label(status, lang)
+    if lang == "zh":
+        return f"连续 {length} 期{label}"
+
+    return f"{label} {length} periods in a row"
+
+
+def history_text(review: Review) -> Text | None:
+    """Streaks and target changes found in the project's history, if any."""
+    lang = review.language
+    currency = review.project.currency
+    lines = []
+    for result in review.kpis:
+        kpi = result.kpi
+        name = kpi.title(lang)
+        if result.streak is not None:
+            streak = result.streak
+            lines.append(
+                Text.assemble(
+                    f"  {name}: ",
+                    (
+                        streak_label(streak.status, streak.length, lang),
+                        STATUS_STYLES.get(streak.status, ""),
+                    ),
+                )
+            )
+        if result.target_changed is not None:
+            change = result.target_changed
+
+            def fmt(value: Any, kpi: Any = kpi) -> str:
+                if value is None:
+                    return "—"
+                return format_value(
+                    value, kpi.unit, lang=lang, currency=currency, decimals=kpi.decimals
+                )
+
+            word = "目标调整" if lang == "zh" else "target changed"
+            lines.append(
+                Text(f"  {name}: {word} {fmt(change.before)} → {fmt(change.after)}")
+            )
+    if not lines:
+        return None
+    head = "历史" if lang == "zh" else "From history"
+
+    return Text("\n").join([Text(head + ":"), *lines])
+
+
+def history_table(
+    histories: Sequence[Any],
+    *,
+    lang: str,
+    currency: str,
+    titles: dict[str, str] | None = None,
+    decimals: dict[str, int | None] | None = None,
+) -> Table:
+    """One row per KPI: recorded values as a sparkline, the latest value, target
+    and status, the streak's length, and how often the target and the KPI's
+    definition changed."""
+    titles = titles or {}
+    decimals = decimals or {}
+    zh = lang == "zh"
+    table = Table(
+        title="历史记录" if zh else "Recorded reviews",
+        title_justify="left",
+        header_style="bold",
+    )
+    headers = (
+        ("指标", "期数", "趋势", "最新", "目标", "状态", "连续", "目标变", "定义变")
+        if zh
+        else (
+            "KPI",
+            "N",
+            "Trend",
+            "Latest",
+            "Target",
+            "Status",
+            "Streak",
+            "Target Δ",
+            "Def. Δ",
+        )
+    )
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right" if i in (1, 3, 4, 6, 7, 8) else "left")
+    for item in histories:
+        points = item.points
+        last = points[-1]
+        places = decimals.get(item.kpi_id)
+
+        def fmt(value: Any, unit: str = item.unit, places: Any = places) -> str:
+            if value is None:
+                return "—"
+            return format_value(
+                value, unit, lang=lang, currency=currency, decimals=places
+            )
+
+        streak = item.streak
+        definitions = sum(
+            a.definition_hash != b.definition_hash
+            for a, b in zip(points, points[1:], strict=False)
+        )
+        table.add_row(
+            titles.get(item.kpi_id) or item.name or item.kpi_id,
+            str(len(points)),
+            sparkline([p.value for p in points]),
+            fmt(last.value),
+            fmt(last.target),
+            _status(last.status, lang),
+            str(streak.length) if streak else "—",
+            str(len(item.target_changes)),
+            str(definitions),
+        )
+
+    return table
+
+
+def history_periods_table(
+    item: Any,
+    *,
+    lang: str,
+    currency: str,
+    title: str,
+    places: int | None = None,
+    timezone: str = "UTC",
+) -> Table:
+    """One row per recorded period of one KPI, oldest first."""
+    zh = lang == "zh"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    headers = (
+        ("周期", "本期", "目标", "达成率", "状态", "定义", "记录于")
+        if zh
+        else ("Period", "Value", "Target", "Attain.", "Status", "Definition", "Run")
+    )
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right" if i in (1, 2, 3) else "left")
+
+    def fmt(value: Any) -> str:
+        if value is None:
+            return "—"
+        return format_value(
+            value, item.unit, lang=lang, currency=currency, decimals=places
+        )
+
+    previous = None
+    for point in item.points:
+        changed = previous is not None and previous.definition_hash != (
+            point.definition_hash
+        )
+        marker = (" (变更)" if zh else " (changed)") if changed else ""
+        table.add_row(
+            point.period_label,
+            fmt(point.value),
+            fmt(point.target),
+            format_pct(point.attainment, lang=lang, signed=False)
+            if point.attainment is not None
+            else "—",
+            _status(point.status, lang),
+            point.definition_hash[:8] + marker,
+            point.recorded_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M"),
+        )
+        previous = point
+
+    return table
+
+
+def target_cell(result: KpiResult, fmt: Any) -> str:
+    """The target as shown: a value, a range "low–high", or a dash."""
+    detail = result.target_detail
+    if detail is not None and detail.kind == "range":
+        low = fmt(detail.low) if detail.low is not None else "…"
+        high = fmt(detail.high) if detail.high is not None else "…"
+        return f"{low}–{high}"
+
+    return fmt(result.target) if result.target is not None else "—"
+
+
+def pacing_text(review: Review) -> Text | None:
+    """For a partial period: each prorated target's pace and the projection."""
+    lang = review.language
+    currency = review.project.currency
+    lines = []
+    for result in review.kpis:
+        detail, kpi = result.target_detail, result.kpi
+        if result.projected is None:
+            continue
+
+        def fmt(value: Any, kpi: Any = kpi) -> str:
+            return format_value(
+                value, kpi.unit, lang=lang, currency=currency, decimals=kpi.decimals
+            )
+
+        name = kpi.title(lang)
+        projected = fmt(result.projected)
+        if detail is None or detail.pacing is None or detail.full is None:
+            word = "按当前进度预计全期" if lang == "zh" else "projected for the period"
+            lines.append(f"  {name}: {word} {projected}")
+            continue
+        share = format_pct(detail.share, lang=lang, signed=False)
+        if lang == "zh":
+            method = "去年同期曲线" if detail.pacing == "last_year" else "按天线性"
+            lines.append(
+                f"  {name}: 进度目标 {fmt(detail.value)}（{method}，{share}），"
+                f"预计全期 {projected}，全期目标 {fmt(detail.full)}"
+            )
+        else:
+            method = "last year's curve" if detail.pacing == "last_year" else "linear"
+            lines.append(
+                f"  {name}: pace target {fmt(detail.value)} ({method}, {share} "
+                f"of the period), projected {projected} vs full target "
+                f"{fmt(detail.full)}"
+            )
+    if not lines:
+        return None
+    head = "进度" if lang == "zh" else "Pacing"
+
+    return Text("\n".join([head + ":", *lines]))

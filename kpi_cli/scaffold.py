@@ -8,17 +8,24 @@ the target and moved into place, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpi_cli.errors import UsageError
 from kpi_cli.project import Project, load_project
 from kpi_cli.resources import builtin_dir
 from kpi_cli.sample import SAMPLE_END
 
-__all__ = ["SAMPLE_END", "create_project"]
+if TYPE_CHECKING:
+    from kpi_cli.review_model import Review
+
+__all__ = ["DEMO_NAMES", "SAMPLE_END", "create_project", "demo_review"]
+
+DEMO_NAMES = {"zh": "示例店铺", "en": "Sample shop"}
 
 PACK_FILE = "pack.toml"
 
@@ -76,3 +83,22 @@ def _fill(folder: Path, name: str, language: str) -> None:
     data.mkdir()
     for export in sorted(builtin_dir("sample_data").glob("*.csv")):
         shutil.copy2(export, data / export.name)
+
+
+def demo_review(language: str = "zh") -> Review:
+    """The weekly review of the sample shop's last complete week.
+
+    The project lives in a temporary folder for the length of the call.
+    """
+    from kpi_cli.review import choose_period, run_review
+
+    with tempfile.TemporaryDirectory(prefix="kpi-demo-") as folder:
+        project = create_project(
+            Path(folder) / "sample-shop",
+            name=DEMO_NAMES.get(language, DEMO_NAMES["en"]),
+            language=language,
+        )
+        # The sample ends on a Sunday: review the week that ends there.
+        period = choose_period(project, None, today=SAMPLE_END + dt.timedelta(days=1))
+
+        return run_review(project, period)

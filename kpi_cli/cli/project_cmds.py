@@ -33,22 +33,14 @@ def demo(
     ] = None,
 ) -> None:
     """Review the last week of the bundled sample shop (no project needed)."""
-    import tempfile
-
     from kpi_cli.atomic import write_atomic
     from kpi_cli.render_html import render_html
-    from kpi_cli.review import choose_period, run_review
-    from kpi_cli.scaffold import SAMPLE_END, create_project
+    from kpi_cli.scaffold import demo_review
 
-    with tempfile.TemporaryDirectory(prefix="kpi-demo-") as folder:
-        project = create_project(
-            Path(folder) / "sample-shop", language=lang.value if lang else "zh"
-        )
-        period = choose_period(project, None, today=SAMPLE_END)
-        result = run_review(project, period)
-        emit(result, fmt, project, out)
-        report = html or Path("kpi-demo-report.html")
-        write_atomic(report, render_html(result))
+    result = demo_review(lang.value if lang else "zh")
+    emit(result, fmt, None, out)
+    report = html or Path("kpi-demo-report.html")
+    write_atomic(report, render_html(result))
     typer.echo(f"HTML report: {report.resolve()}", err=True)
 
 
