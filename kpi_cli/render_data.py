@@ -135,6 +135,15 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
         "projected": json_number(result.projected, unit),
         "sources": list(result.sources),
         "notes": list(result.notes),
+        "streak": None
+        if result.streak is None
+        else {"status": result.streak.status, "length": result.streak.length},
+        "target_changed": None
+        if result.target_changed is None
+        else {
+            "from": json_number(result.target_changed.before),
+            "to": json_number(result.target_changed.after),
+        },
     }
 
 

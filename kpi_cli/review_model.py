@@ -80,6 +80,22 @@ class Breakdown:
 
 
 @dataclass(frozen=True)
+class Streak:
+    """The same status for ``length`` periods in a row, ending with this one."""
+
+    status: Status
+    length: int
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """The full-period target moved since the last recorded period."""
+
+    before: float | None
+    after: float | None
+
+
+@dataclass(frozen=True)
 class KpiResult:
     """One KPI evaluated for the review period."""
 
@@ -97,6 +113,8 @@ class KpiResult:
     notes: tuple[str, ...] = ()
     anomaly: Anomaly | None = None
     projected: Number | None = None
+    streak: Streak | None = None
+    target_changed: TargetChange | None = None
 
     @property
     def id(self) -> str:
