@@ -237,11 +237,6 @@ class DateFormat:
         return f"try_strptime({value}, {fmt})"
 
 
-def value_shape(value: str) -> str:
-    """The shape of a value as :meth:`DateFormat.shape_regex` expects it."""
-    return re.sub(r"[0-9]", "9", value.strip())
-
-
 SHAPE_SQL = "translate(trim({raw}), '0123456789', '9999999999')"
 
 

@@ -55,6 +55,7 @@ from kpi_cli.parsing import (
     EXPECTED_DATES,
     SHAPE_SQL,
     DateFormat,
+    check_type_text,
     expected_number,
     number_parts_sql,
     number_sql,
@@ -278,9 +279,12 @@ def _declared_types(
         types[settings.time_column] = "TIMESTAMP"
     for column, sql_type in types.items():
         try:
-            # The type is spliced into SQL, so only a bare cast is tried here.
+            # The type is spliced into SQL: it must look like a type name
+            # before DuckDB is asked whether it is one.
+            if not check_type_text(sql_type):
+                raise ValueError(sql_type)
             con.execute(f"SELECT CAST(NULL AS {sql_type})")
-        except duckdb.Error as e:
+        except (duckdb.Error, ValueError) as e:
             raise ConfigError(
                 f"[sources.{name}].types: {sql_type!r} for column {column!r} is "
                 "not a DuckDB type; try decimal(18,2), bigint, double, date, "
