@@ -73,6 +73,11 @@ Format = Literal["csv", "parquet", "json"]
 _SAMPLE_BYTES = 64 * 1024
 _CHUNK_BYTES = 1 << 20
 _MAX_SHAPES = 200
+# Sources smaller than this are read once into memory: every model, KPI query
+# and health check of a review then reuses the parsed rows instead of parsing
+# the files again. Larger ones stay views over the files, so memory does not
+# grow with them.
+MATERIALIZE_BYTES = 256 * 2**20
 _FILE_INDEX = "__kpi_file_index"
 _PARTS = "__kpi_number_"
 _EXTENSIONS: dict[str, Format] = {
@@ -219,7 +224,10 @@ def register_source(
 
     for column, sql_type in types.items():
         empty_columns.setdefault(column, sql_type)
-    _create_view(con, name, selects, empty_columns, settings.key)
+    size = sum(f.path.stat().st_size for f in files)
+    _create_view(
+        con, name, selects, empty_columns, settings.key, size < MATERIALIZE_BYTES
+    )
 
     return _describe(con, name, settings, files, warnings)
 
@@ -898,6 +906,7 @@ def _create_view(
     selects: list[str],
     empty_columns: dict[str, str],
     key: list[str],
+    materialize: bool = False,
 ) -> None:
     view = quote_ident(name)
     if not selects:
@@ -920,7 +929,8 @@ def _create_view(
             )
         else:
             body = f"SELECT * EXCLUDE ({_FILE_INDEX}) FROM ({union})"
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
+    kind = "TEMP TABLE" if materialize else "VIEW"
+    con.execute(f"CREATE OR REPLACE {kind} {view} AS {body}")
 
 
 def _describe(
