@@ -85,6 +85,12 @@ class ProjectSettings(_Strict):
     history: str = Field(
         ".kpi/history.duckdb", description="History database, relative to the project."
     )
+    attainment_cap: float = Field(
+        1.2,
+        ge=1,
+        le=10,
+        description="Highest attainment a KPI counts for in a scorecard.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -164,8 +170,64 @@ class TargetSettings(_Strict):
     )
     due: dt.date | None = Field(None, description="When the target must be met.")
     by: dict[str, float] = Field(
-        default_factory=dict, description="Per-value targets for the breakdown."
+        default_factory=dict,
+        description="Per-value targets for the breakdown: amounts with value, "
+        "growth rates (over each value's own baseline) with growth.",
     )
+    growth: float | None = Field(
+        None, description="Target as growth over a baseline: 0.15 is +15%."
+    )
+    baseline: Literal["year_ago", "previous", "trailing"] = Field(
+        "year_ago", description="What growth is measured from."
+    )
+    trailing: int | None = Field(
+        None, ge=1, le=104, description="Periods averaged when baseline = 'trailing'."
+    )
+    min: float | None = Field(None, description="Range target: lowest value on track.")
+    max: float | None = Field(None, description="Range target: highest value on track.")
+    effective: dt.date | None = Field(
+        None, description="In [[kpis.targets]]: the first day this target applies."
+    )
+    pacing: Literal["linear", "last_year"] = Field(
+        "linear",
+        description="How an additive KPI's target is prorated in a partial period.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TargetSettings:
+        kinds = [
+            name
+            for name, present in (
+                ("value", self.value is not None),
+                ("growth", self.growth is not None),
+                ("min/max", self.min is not None or self.max is not None),
+            )
+            if present
+        ]
+        if len(kinds) > 1:
+            raise ValueError(
+                f"set one of value, growth or min/max, not {' and '.join(kinds)}"
+            )
+        if self.baseline == "trailing" and self.trailing is None:
+            raise ValueError("baseline = 'trailing' needs trailing = N (periods)")
+        if self.trailing is not None and self.baseline != "trailing":
+            raise ValueError("trailing = N is used only with baseline = 'trailing'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        if self.by and kinds == ["min/max"]:
+            raise ValueError("by (per-value targets) is not supported with min/max")
+        return self
+
+    @property
+    def kind(self) -> Literal["value", "growth", "range"] | None:
+        """Which kind of target this is; None when it sets no number."""
+        if self.value is not None:
+            return "value"
+        if self.growth is not None:
+            return "growth"
+        if self.min is not None or self.max is not None:
+            return "range"
+        return None
 
 
 class KpiSettings(_Strict):
@@ -196,6 +258,30 @@ class KpiSettings(_Strict):
         description="Whether values of parts add up to the whole (sums, counts); "
         "guessed from the unit and measure when unset.",
     )
+    targets: list[TargetSettings] = Field(
+        default_factory=list,
+        description="Targets that change over time, each from its effective date.",
+    )
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> KpiSettings:
+        if self.target is not None and self.targets:
+            raise ValueError("set either [kpis.target] or [[kpis.targets]], not both")
+        if self.target is not None and self.target.effective is not None:
+            raise ValueError(
+                "target.effective: only entries of [[kpis.targets]] take an "
+                "effective date"
+            )
+        dates = [t.effective for t in self.targets]
+        if dates.count(None) > 1:
+            raise ValueError(
+                "targets: only one entry may omit effective (it applies from the "
+                "start of the data)"
+            )
+        repeated = sorted({str(d) for d in dates if d and dates.count(d) > 1})
+        if repeated:
+            raise ValueError(f"targets: effective date {repeated[0]} appears twice")
+        return self
 
     _name_label = field_validator("name", mode="before")(_as_label)
 
@@ -319,6 +405,8 @@ def _location(raw: dict[str, Any], loc: list[Any]) -> str:
         if isinstance(step, int) and parts and parts[-1] == "kpis":
             kpi_id = node[step].get("id") if isinstance(node, list) else None
             parts[-1] = f"kpis[{kpi_id or step}]"
+        elif isinstance(step, int) and parts:
+            parts[-1] = f"{parts[-1]}[{step}]"
         else:
             parts.append(str(step))
         try:

@@ -24,7 +24,13 @@ from kpi_cli.formatting import (
     status_symbol,
 )
 from kpi_cli.periods import Period
-from kpi_cli.review_model import Change, KpiResult, Review, SourceHealth
+from kpi_cli.review_model import (
+    Change,
+    KpiResult,
+    Review,
+    SourceHealth,
+    TargetDetail,
+)
 
 JSON_VERSION = 1
 
@@ -100,6 +106,8 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
                     "status": row.status,
                     "previous": change_json(row.previous, unit),
                     "anomaly": _anomaly_json(row.anomaly, unit),
+                    "projected": json_number(row.projected, unit),
+                    "target_detail": target_detail_json(row.target_detail),
                 }
                 for row in result.breakdown.rows
             ],
@@ -133,6 +141,7 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
         "breakdown": breakdown,
         "anomaly": _anomaly_json(result.anomaly, unit),
         "projected": json_number(result.projected, unit),
+        "target_detail": target_detail_json(result.target_detail),
         "sources": list(result.sources),
         "notes": list(result.notes),
         "streak": None
@@ -144,6 +153,29 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
             "from": json_number(result.target_changed.before),
             "to": json_number(result.target_changed.after),
         },
+    }
+
+
+def target_detail_json(detail: TargetDetail | None) -> dict[str, Any] | None:
+    """How a target was set: kind, full-period value, pace, baseline."""
+    if detail is None:
+        return None
+    return {
+        "kind": detail.kind,
+        "full": json_number(detail.full),
+        "value": json_number(detail.value),
+        "min": json_number(detail.low),
+        "max": json_number(detail.high),
+        "warn": detail.warn,
+        "share": detail.share,
+        "pacing": detail.pacing,
+        "growth": detail.growth,
+        "baseline": json_number(detail.baseline),
+        "baseline_kind": detail.baseline_kind,
+        "baseline_periods": [p.label for p in detail.baseline_periods],
+        "effective": detail.effective.isoformat() if detail.effective else None,
+        "due": detail.due.isoformat() if detail.due else None,
+        "notes": list(detail.notes),
     }
 
 

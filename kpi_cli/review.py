@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from kpi_cli import compile as compiler
-from kpi_cli import evaluate, models
+from kpi_cli import evaluate, models, targets
 from kpi_cli.config import KpiSettings
 from kpi_cli.errors import ConfigError, PeriodError
 from kpi_cli.periods import Period, last_complete, parse_period
@@ -130,9 +130,13 @@ def choose_period(
     return period
 
 
-def comparison_periods(period: Period, trend: int) -> list[Period]:
-    """Every period a review computes: the period, its comparisons and its trend."""
+def comparison_periods(
+    period: Period, trend: int, kpis: Sequence[KpiSettings] = ()
+) -> list[Period]:
+    """Every period a review computes: the period, its comparisons, its trend,
+    and the baselines and last-year pacing the ``kpis``' targets need."""
     wanted = [period, period.previous(), period.year_ago(), *period.trailing(trend)]
+    wanted += targets.needed_periods(kpis, wanted)
     unique: dict[tuple[dt.date, dt.date], Period] = {}
     for p in wanted:
         unique.setdefault((p.start, p.end), p)
@@ -197,7 +201,7 @@ def compute(
     """Run the grouped queries in an open session and evaluate every KPI."""
     project = session.project
     settings = project.settings.project
-    periods = comparison_periods(period, settings.trend_periods)
+    periods = comparison_periods(period, settings.trend_periods, kpis)
     index = {(p.start, p.end): i for i, p in enumerate(periods)}
     time_columns = {
         name: info.time_column
@@ -308,23 +312,22 @@ def _evaluate(
         return _filled(raw, kpi, p, infos)
 
     value = value_of(period)
-    target = evaluate.target_for(kpi, period)
-    warn = kpi.target.warn if kpi.target else 0.0
+    detail = targets.resolve(kpi, period, value_of)
+    target = detail.value if detail else None
     had_rows = (index[(period.start, period.end)], None, None) in results
-    achieved, state = evaluate.judge(
-        value, target, kpi.direction, warn, had_rows=had_rows
-    )
-    notes: list[str] = []
+    achieved, state = targets.judge(value, detail, kpi.direction, had_rows=had_rows)
+    notes: list[str] = list(detail.notes) if detail else []
     incomplete = [n for n in names if not health[n].complete]
     if incomplete and state != "on_track":
         state = "incomplete_data"
         notes.append("incomplete:" + ",".join(incomplete))
-    if kpi.target and kpi.target.value is not None and target is None:
-        notes.append(f"target_grain:{kpi.target.grain or kpi.grain}")
+    entry = targets.entry_for(kpi, period)
+    if entry is not None and period.grain != targets.grain_of(kpi, entry):
+        notes.append(f"target_grain:{targets.grain_of(kpi, entry)}")
 
     previous, year_ago = period.previous(), period.year_ago()
     trend = tuple(
-        TrendPoint(p, value_of(p), evaluate.target_for(kpi, p))
+        TrendPoint(p, value_of(p), _target_value(kpi, p, value_of))
         for p in period.trailing(session.project.settings.project.trend_periods)
     )
 
@@ -341,7 +344,15 @@ def _evaluate(
         breakdown=_breakdown(kpi, period, periods, index, results, value_of),
         sources=names,
         notes=tuple(notes),
+        projected=targets.projected(value, detail, kpi, period),
+        target_detail=detail,
     )
+
+
+def _target_value(kpi: KpiSettings, period: Period, value_of: Any) -> float | None:
+    detail = targets.resolve(kpi, period, value_of)
+
+    return detail.value if detail else None
 
 
 def _breakdown(
@@ -357,25 +368,26 @@ def _breakdown(
         return None
     pids = {index[(p.start, p.end)] for p in periods}
     keys = {key for (pid, dim, key) in results if dim == dimension and pid in pids}
-    by = kpi.target.by if kpi.target else {}
-    keys |= set(by)
+    entry = targets.entry_for(kpi, period)
+    keys |= set(entry.by) if entry else set()
     previous = period.previous()
     current_pid = index[(period.start, period.end)]
-    total_target = evaluate.target_for(kpi, period)
     rows = []
     for key in keys:
         value = value_of(period, dimension, key)
         if value is None and kpi.is_additive:
             value = _zero_like(kpi)
-        target = None
-        if key in by and total_target is not None:
-            scale = total_target / kpi.target.value if kpi.target.value else 1.0
-            target = by[key] * scale
-        achieved, state = evaluate.judge(
+
+        def part_of(p: Period, key: Any = key) -> Any:
+            return value_of(p, dimension, key)
+
+        # The part's own baseline and last-year curve set its target and pace.
+        detail = targets.resolve(kpi, period, part_of, part=True, key=key)
+        target = detail.value if detail else None
+        achieved, state = targets.judge(
             value,
-            target,
+            detail,
             kpi.direction,
-            kpi.target.warn if kpi.target else 0.0,
             had_rows=(current_pid, dimension, key) in results,
         )
         before = value_of(previous, dimension, key)
@@ -389,6 +401,8 @@ def _breakdown(
                 attainment=achieved,
                 status=state,
                 previous=evaluate.change(value, before, previous),
+                projected=targets.projected(value, detail, kpi, period),
+                target_detail=detail,
             )
         )
     rows.sort(key=lambda r: (r.value is None, -(float(r.value or 0)), str(r.key)))
@@ -444,7 +458,9 @@ def kpi_sql(project: Project, period: Period, kpi_id: str) -> str:
     kpis = select_kpis(project, [kpi_id])
     session = open_session(project, kpis)
     try:
-        periods = comparison_periods(period, project.settings.project.trend_periods)
+        periods = comparison_periods(
+            period, project.settings.project.trend_periods, kpis
+        )
         time_columns = {
             name: info.time_column
             for name, info in session.sources.items()

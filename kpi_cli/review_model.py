@@ -63,6 +63,35 @@ class Anomaly:
 
 
 @dataclass(frozen=True)
+class TargetDetail:
+    """How the target of one KPI (or breakdown value) for one period was set.
+
+    ``kind`` is value, growth or range. ``full`` is the target for the whole
+    period (for growth: ``baseline * (1 + growth)``); ``value`` is what the
+    period's value is judged against: ``full * share`` for an additive KPI in
+    a partial period (``share`` is the part of the period's total expected by
+    now, from ``pacing``), else ``full``. Range targets set ``low``/``high``
+    (prorated the same way) instead of ``value``.
+    """
+
+    kind: Literal["value", "growth", "range"]
+    full: float | None
+    value: float | None
+    warn: float
+    low: float | None = None
+    high: float | None = None
+    share: float = 1.0
+    pacing: Literal["linear", "last_year"] | None = None
+    growth: float | None = None
+    baseline: float | None = None
+    baseline_kind: str | None = None
+    baseline_periods: tuple[Period, ...] = ()
+    effective: dt.date | None = None
+    due: dt.date | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BreakdownRow:
     key: str | None
     value: Number | None
@@ -71,6 +100,8 @@ class BreakdownRow:
     status: Status = "no_target"
     previous: Change | None = None
     anomaly: Anomaly | None = None
+    projected: Number | None = None
+    target_detail: TargetDetail | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +146,7 @@ class KpiResult:
     projected: Number | None = None
     streak: Streak | None = None
     target_changed: TargetChange | None = None
+    target_detail: TargetDetail | None = None
 
     @property
     def id(self) -> str:
