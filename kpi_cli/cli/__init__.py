@@ -4,7 +4,11 @@
 command group lives in a module of its own, registered here by import.
 """
 
-from kpi_cli.cli import project_cmds, review_cmds  # noqa: F401  (registers commands)
+from kpi_cli.cli import (  # noqa: F401  (registers commands)
+    project_cmds,
+    review_cmds,
+    target_cmds,
+)
 from kpi_cli.cli.app import app, main
 
 __all__ = ["app", "main"]
