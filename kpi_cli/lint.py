@@ -169,7 +169,9 @@ def achievability(
     max of ``sign * h``; the change between consecutive periods is
     ``sign * (h[i] - h[i-1]) / |h[i-1]|`` (skipped when ``h[i-1]`` is 0); the
     change needed is ``sign * (target - last) / |last|``; a period meets the
-    target when ``sign * h >= sign * target``.
+    target when ``sign * h >= sign * target``. The change needed starts from
+    the last period alone, so a thin last period (an export that tails off)
+    inflates it; the A verdict then leans on "beyond the best" as well.
     """
     sign = 1.0 if direction == "higher" else -1.0
     if target is None or not history:
@@ -320,7 +322,11 @@ def measurable(
 
 
 def by_sum_findings(kpi: KpiSettings, file: str) -> list[Finding]:
-    """Per-value amounts of an additive KPI that do not add up to the total."""
+    """Per-value amounts of an additive KPI that do not add up to the total.
+
+    Growth and range targets are not summed: per-value growth rates do not
+    add up to anything without each value's baseline.
+    """
     findings = []
     for i, entry in enumerate(targets.schedule(kpi)):
         if entry.kind != "value" or not entry.by or not kpi.is_additive:
