@@ -262,6 +262,14 @@ class KpiSettings(_Strict):
         default_factory=list,
         description="Targets that change over time, each from its effective date.",
     )
+    numerator: str | None = Field(
+        None,
+        description="For a ratio KPI: the aggregate SQL of its numerator, so "
+        "'kpi explain' can split a change into mix and rate effects.",
+    )
+    denominator: str | None = Field(
+        None, description="For a ratio KPI: the aggregate SQL of its denominator."
+    )
 
     @model_validator(mode="after")
     def _one_schedule(self) -> KpiSettings:
@@ -308,12 +316,92 @@ class KpiSettings(_Strict):
         return value
 
 
+_PROMOTION = re.compile(r"^(\d{4}-)?\d{2}-\d{2}(\.\.(\d{4}-)?\d{2}-\d{2})?$")
+
+
+class AnomalySettings(_Strict):
+    """The ``[anomaly]`` table: when a value is unusual against its history."""
+
+    enabled: bool = Field(True, description="Judge anomalies at all.")
+    threshold: float = Field(
+        3.5,
+        gt=0,
+        description="Robust z-score (absolute) from which a value is flagged.",
+    )
+    history: int = Field(
+        12,
+        ge=3,
+        le=104,
+        description="Periods before the review period in the baseline.",
+    )
+    min_history: int = Field(
+        6, ge=3, le=104, description="Fewest usable baseline periods needed to judge."
+    )
+    mad_floor: float = Field(
+        0.05,
+        ge=0,
+        description="The MAD is never taken below this share of the baseline median, "
+        "so a flat series does not alarm on noise.",
+    )
+    promotions: list[str] = Field(
+        default_factory=list,
+        description="Known promotion days left out of baselines (and not judged): "
+        "'11-11', '06-10..06-18' every year, or '2026-11-11' and "
+        "'2026-11-01..2026-11-12' once.",
+    )
+
+    @field_validator("promotions")
+    @classmethod
+    def _days(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parts = value.split("..")
+            if not _PROMOTION.match(value) or len({len(p) for p in parts}) != 1:
+                raise ValueError(
+                    f"promotion {value!r}: expected MM-DD, MM-DD..MM-DD, YYYY-MM-DD "
+                    "or YYYY-MM-DD..YYYY-MM-DD"
+                )
+            for part in parts:
+                try:
+                    dt.date.fromisoformat(part if len(part) == 10 else "2024-" + part)
+                except ValueError as e:
+                    raise ValueError(f"promotion {value!r}: {e}") from e
+        return values
+
+
+class SegmentSettings(_Strict):
+    """The ``[segments]`` table: member segments by recency, frequency, money."""
+
+    model: str = Field("orders", description="Model or source holding the orders.")
+    customer: str = Field("customer_id", description="Column identifying a person.")
+    time: str = Field("paid_at", description="Column with the order's (payment) time.")
+    amount: str = Field("amount", description="Column with the order's paid amount.")
+    filter: str | None = Field(
+        "is_paid", description="SQL condition an order must meet to count."
+    )
+    dormant_days: int = Field(
+        90,
+        ge=1,
+        description="Days without a counted order after which a member is dormant.",
+    )
+    window_days: int = Field(
+        365, ge=1, description="Days over which orders and amount are summed."
+    )
+    high_value_orders: int = Field(
+        3, ge=1, description="Orders in the window that make a member high value."
+    )
+    high_value_amount: float = Field(
+        1000, ge=0, description="Amount in the window that makes a member high value."
+    )
+
+
 class Settings(_Strict):
     """The whole project file."""
 
     project: ProjectSettings
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     kpis: list[KpiSettings] = Field(default_factory=list)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:

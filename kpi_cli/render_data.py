@@ -89,6 +89,13 @@ def _anomaly_json(anomaly: Any, unit: str) -> dict[str, Any] | None:
     }
 
 
+def _explanation_json(result: KpiResult) -> dict[str, Any] | None:
+    # Imported here: render_insights builds on this module.
+    from kpi_cli.render_insights import explanation_json
+
+    return explanation_json(result.explanation, result.kpi)
+
+
 def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
     """One KPI of a review as a JSON-ready dict."""
     kpi = result.kpi
@@ -140,6 +147,7 @@ def kpi_json(result: KpiResult, language: str) -> dict[str, Any]:
         ],
         "breakdown": breakdown,
         "anomaly": _anomaly_json(result.anomaly, unit),
+        "explanation": _explanation_json(result),
         "projected": json_number(result.projected, unit),
         "target_detail": target_detail_json(result.target_detail),
         "sources": list(result.sources),

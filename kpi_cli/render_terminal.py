@@ -134,7 +134,7 @@ def summary_table(review: Review) -> Table:
                 value, kpi.unit, lang=lang, currency=currency, decimals=kpi.decimals
             )
 
-        name = kpi.title(lang) + (" ★" if kpi.core else "")
+        name = kpi.title(lang) + (" ★" if kpi.core else "") + anomaly_mark(result)
         table.add_row(
             name,
             fmt(result.value),
@@ -182,7 +182,7 @@ def breakdown_tables(review: Review) -> Iterator[Table]:
             table.add_column(header, justify="left" if i in (0, 5) else "right")
         for row in shown[:BREAKDOWN_ROWS]:
             cells: list[Any] = [
-                Text(_key_label(row.key, lang)),
+                Text(_key_label(row.key, lang) + anomaly_mark(row)),
                 fmt_value(row.value),
                 change_text(row.previous, result, lang, currency),
             ]
@@ -246,11 +246,60 @@ def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableT
         parts.append(recorded)
     if breakdowns:
         parts.extend(breakdown_tables(review))
+    unusual = anomalies_text(review)
+    if unusual is not None:
+        parts.append(unusual)
     notes = warnings_text(review)
     if notes is not None:
         parts.append(notes)
 
     return Group(*parts)
+
+
+def anomaly_mark(item: Any) -> str:
+    """Mark " ⚠↑" or " ⚠↓" for a KPI or breakdown value judged unusual."""
+    found = getattr(item, "anomaly", None)
+    if found is None:
+        return ""
+
+    return " ⚠↑" if found.direction == "up" else " ⚠↓"
+
+
+def anomalies_text(review: Review) -> Text | None:
+    """One line per anomaly: what, which way, the score and the usual value."""
+    lang = review.language
+    zh = lang == "zh"
+    lines = []
+    for result in review.kpis:
+        kpi = result.kpi
+        found = [(None, result.anomaly)] if result.anomaly else []
+        if result.breakdown is not None:
+            found += [(r.key, r.anomaly) for r in result.breakdown.rows if r.anomaly]
+        for key, anomaly in found:
+            usual = format_value(
+                anomaly.baseline,
+                kpi.unit,
+                lang=lang,
+                currency=review.project.currency,
+                decimals=kpi.decimals,
+            )
+            label = "" if key is None else f" · {_key_label(key, lang)}"
+            where = kpi.title(lang) + label
+            if anomaly.reason == "vanished":
+                how = "无数据（此前有）" if zh else "vanished (had rows before)"
+            elif anomaly.direction == "up":
+                how = "异常偏高" if zh else "unusually high"
+            else:
+                how = "异常偏低" if zh else "unusually low"
+            usual_label = "通常" if zh else "usually"
+            lines.append(
+                f"  ⚠ {where}: {how}, {usual_label} {usual} (z {anomaly.score:.1f})"
+            )
+    if not lines:
+        return None
+    head = "异常" if zh else "Anomalies"
+
+    return Text("\n".join([head + ":", *lines]))
 
 
 def streak_label(status: str, length: int, lang: str) -> str:

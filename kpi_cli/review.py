@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from kpi_cli import anomaly, evaluate, explain, models, segments, targets
 from kpi_cli import compile as compiler
-from kpi_cli import evaluate, models, targets
 from kpi_cli.config import KpiSettings
 from kpi_cli.errors import ConfigError, PeriodError
 from kpi_cli.periods import Period, last_complete, parse_period
@@ -69,6 +69,7 @@ def open_session(
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = ?", [settings.project.timezone])
+        segments.set_variables(con, settings.segments)
         sources = register_sources(
             con,
             settings.sources,
@@ -202,6 +203,7 @@ def compute(
     project = session.project
     settings = project.settings.project
     periods = comparison_periods(period, settings.trend_periods, kpis)
+    periods += anomaly.extra_periods(periods, period, project.settings.anomaly)
     index = {(p.start, p.end): i for i, p in enumerate(periods)}
     time_columns = {
         name: info.time_column
@@ -210,7 +212,10 @@ def compute(
     }
 
     results: compiler.Results = {}
-    for query in compiler.plan(kpis, periods, time_columns):
+    # Ratio KPIs also compute their numerator and denominator by value, in
+    # the same query, so an off-track one can be explained without a rescan.
+    planned = [*kpis, *explain.review_support(kpis)]
+    for query in compiler.plan(planned, periods, time_columns):
         for key, values in compiler.execute(session.con, query).items():
             results.setdefault(key, {}).update(values)
 
@@ -220,6 +225,7 @@ def compute(
         _evaluate(kpi, period, periods, index, results, session, health)
         for kpi in ordered
     ]
+    evaluated = explain.attach_all(evaluated, results, index)
     warnings = tuple(w for info in session.sources.values() for w in info.warnings)
 
     return Review(
@@ -331,7 +337,7 @@ def _evaluate(
         for p in period.trailing(session.project.settings.project.trend_periods)
     )
 
-    return KpiResult(
+    result = KpiResult(
         kpi=kpi,
         period=period,
         value=value,
@@ -346,6 +352,11 @@ def _evaluate(
         notes=tuple(notes),
         projected=targets.projected(value, detail, kpi, period),
         target_detail=detail,
+    )
+
+    # Judged after evaluation, from values the grouped queries already hold.
+    return anomaly.attach(
+        result, value_of, session.project.settings.anomaly, incomplete=bool(incomplete)
     )
 
 

@@ -147,6 +147,7 @@ class KpiResult:
     streak: Streak | None = None
     target_changed: TargetChange | None = None
     target_detail: TargetDetail | None = None
+    explanation: Explanation | None = None
 
     @property
     def id(self) -> str:
@@ -202,3 +203,46 @@ class Review:
         """KPIs off track or at risk, worst first."""
         flagged = [k for k in self.kpis if k.status in ("off_track", "at_risk")]
         return tuple(sorted(flagged, key=lambda k: (k.status != "off_track", k.id)))
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One part's share of a change (see ``kpi_cli.explain``).
+
+    ``kind`` is ``value`` for a value of the dimension, or ``unattributed``
+    for what no single value explains (``reason``: ``overlap`` when parts do
+    not add up to the whole, e.g. a customer buying in two channels;
+    ``unallocated_target`` when per-value targets do not add up to the
+    total target). For ratios ``contribution = mix_effect + rate_effect``.
+    ``share`` is ``contribution / total_change``.
+    """
+
+    key: str | None
+    contribution: Number
+    value: Number | None = None
+    base: Number | None = None
+    mix_effect: Number | None = None
+    rate_effect: Number | None = None
+    share: float | None = None
+    kind: Literal["value", "unattributed"] = "value"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A KPI's change against a comparison, split across a dimension's values.
+
+    ``contributions`` are ranked by absolute size and add up to
+    ``total_change`` (= ``value - base``) exactly before rounding.
+    """
+
+    kpi_id: str
+    period: Period
+    against: Literal["previous", "year_ago", "target"]
+    comparison: Period | None
+    dimension: str
+    method: Literal["difference", "mix_rate"]
+    value: Number | None
+    base: Number | None
+    total_change: Number
+    contributions: tuple[Contribution, ...]

@@ -111,10 +111,10 @@ def test_csv_and_markdown_give_one_row_per_kpi(
     assert as_csv.exit_code == 0 and as_md.exit_code == 0
     lines = as_csv.stdout.strip().splitlines()
     assert lines[0].split(",") == list(CSV_COLUMNS)
-    assert len(lines) == 1 + 10
+    assert len(lines) == 1 + 12  # the pack's twelve KPIs
     table = [line for line in as_md.stdout.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| KPI | Value | Target")
-    assert len(table) == 1 + 10
+    assert len(table) == 1 + 12
 
 
 def test_out_writes_a_file_from_a_template(
