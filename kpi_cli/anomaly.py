@@ -22,6 +22,11 @@ The rule, applied to each KPI of a review and to each value of its breakdown:
 
 ``score`` in an ``Anomaly`` is ``|z|``; ``direction`` says up or down and
 ``baseline`` is the median.
+
+Known limit: ratios get no noise floor for small denominators, so the AOV of
+a channel down to five orders, or the cost per customer of a channel with
+two new customers, can be flagged for sampling noise alone; a floor would
+need each ratio's denominator, which only ``kpi explain`` computes today.
 """
 
 from __future__ import annotations
