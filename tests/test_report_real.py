@@ -49,10 +49,10 @@ def both(runner: CliRunner, tmp_path: Path, args: list[str]) -> tuple[dict, Any]
     )
 
 
-@pytest.fixture(
-    params=["sample-zh", "sample-en", "olist"],
-)
-def reviewed(request, sample_project: Path, runner: CliRunner, tmp_path: Path):
+@pytest.fixture(scope="module", params=["sample-zh", "sample-en", "olist"])
+def reviewed(request, sample_project: Path, tmp_path_factory: pytest.TempPathFactory):
+    runner = CliRunner()
+    tmp_path = tmp_path_factory.mktemp("report")
     if request.param == "olist":
         args = ["-p", str(OLIST), "--period", "2017-W47"]
     else:
