@@ -394,6 +394,61 @@ class SegmentSettings(_Strict):
     )
 
 
+class EmailSettings(_Strict):
+    """The ``[email]`` table: how ``--email-to`` sends a review.
+
+    Each key may be overridden by an environment variable (KPI_SMTP_HOST,
+    KPI_SMTP_PORT, KPI_SMTP_TLS, KPI_SMTP_USER, KPI_SMTP_FROM); the password
+    is read only from KPI_SMTP_PASSWORD, never from the project file.
+    """
+
+    host: str | None = Field(None, description="SMTP server host name.")
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="SMTP port; 587 for starttls, 465 for ssl, 25 for none.",
+    )
+    tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls, ssl (implicit TLS) or none."
+    )
+    user: str | None = Field(None, description="Login name, if the server needs one.")
+    sender: str | None = Field(None, description="From address.")
+    subject: str = Field(
+        "{project} KPI review {period}",
+        description="Subject; may use {project}, {period}, {off_track}, {at_risk}.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError(
+                "the SMTP password is read only from the environment variable "
+                "KPI_SMTP_PASSWORD; remove 'password' from the project file"
+            )
+        return data
+
+
+class HealthSettings(_Strict):
+    """The ``[health]`` table: when a source's volume for a period is suspect."""
+
+    volume_periods: int = Field(
+        8,
+        ge=3,
+        le=104,
+        description="Trailing periods of the same grain whose median row count "
+        "a period's rows are compared with.",
+    )
+    volume_drop: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Rows below this share of the trailing median flag the source "
+        "and make its KPIs incomplete_data; 0 turns the check off.",
+    )
+
+
 class Settings(_Strict):
     """The whole project file."""
 
@@ -402,6 +457,7 @@ class Settings(_Strict):
     kpis: list[KpiSettings] = Field(default_factory=list)
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -543,6 +599,7 @@ def _inner_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 __all__ = [
     "Direction",
+    "EmailSettings",
     "Grain",
     "KpiSettings",
     "Label",

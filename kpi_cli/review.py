@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from kpi_cli import anomaly, evaluate, explain, models, segments, targets
+from kpi_cli import anomaly, evaluate, explain, models, progress, segments, targets
 from kpi_cli import compile as compiler
 from kpi_cli.config import KpiSettings
 from kpi_cli.errors import ConfigError, PeriodError
@@ -70,13 +70,15 @@ def open_session(
     try:
         con.execute("SET TimeZone = ?", [settings.project.timezone])
         segments.set_variables(con, settings.segments)
-        sources = register_sources(
-            con,
-            settings.sources,
-            base_dir=project.data_dir,
-            timezone=settings.project.timezone,
-            cache_dir=project.state_dir / "cache",
-        )
+        progress.prepare(con)
+        with progress.step(con, "loading sources"):
+            sources = register_sources(
+                con,
+                settings.sources,
+                base_dir=project.data_dir,
+                timezone=settings.project.timezone,
+                cache_dir=project.state_dir / "cache",
+            )
         _confine(con, project)
         available = models.discover(project.query_dirs)
         wanted = {k.model for k in (settings.kpis if kpis is None else kpis)}
@@ -216,7 +218,9 @@ def compute(
     # the same query, so an off-track one can be explained without a rescan.
     planned = [*kpis, *explain.review_support(kpis)]
     for query in compiler.plan(planned, periods, time_columns):
-        for key, values in compiler.execute(session.con, query).items():
+        with progress.step(session.con, f"query over {query.model}"):
+            computed = compiler.execute(session.con, query)
+        for key, values in computed.items():
             results.setdefault(key, {}).update(values)
 
     health = source_health(session, period)

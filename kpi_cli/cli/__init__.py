@@ -6,6 +6,7 @@ command group lives in a module of its own, registered here by import.
 
 from kpi_cli.cli import (  # noqa: F401  (registers commands)
     explain_cmds,
+    history_cmds,
     project_cmds,
     review_cmds,
     target_cmds,

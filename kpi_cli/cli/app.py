@@ -76,6 +76,7 @@ def _is_cli_control(error: Exception) -> bool:
 
 def _print_error(title: str, message: str) -> None:
     typer.echo(f"{title}: {message}", err=True)
+    _log_error_to_files(title, message)
 
 
 app = typer.Typer(
@@ -157,6 +158,31 @@ LangOpt = Annotated[
 ]
 
 
+class FailOn(StrEnum):
+    off_track = "off-track"
+    at_risk = "at-risk"
+
+
+FailOnOpt = Annotated[
+    FailOn | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 (after writing every output) when any KPI is off track; "
+        "at-risk also counts at-risk KPIs.",
+        show_default=False,
+    ),
+]
+EmailToOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--email-to",
+        help="Email the review to this address (repeatable); SMTP settings from "
+        "[email] in kpi.toml or KPI_SMTP_* variables.",
+        show_default=False,
+    ),
+]
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -166,28 +192,102 @@ def _root(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only errors.")
     ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Append log records with timestamps to this file (INFO and up, "
+            "whatever --quiet says); errors are recorded there too.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     STATE.debug = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     if quiet:
         level = logging.ERROR
-    _configure_logging(level)
+    _configure_logging(level, log_file, debug=debug)
+    _configure_progress(quiet)
+    log.debug("kpi %s", " ".join(sys.argv[1:]))
 
 
-def _configure_logging(level: int) -> None:
-    from rich.console import Console
-    from rich.logging import RichHandler
+def interactive_stderr() -> bool:
+    """Whether stderr is a terminal that may show colour and progress bars.
 
+    NO_COLOR (any value) and TERM=dumb turn both off, as does a pipe or a file.
+    """
+    import os
+
+    if os.environ.get("NO_COLOR") is not None or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _configure_logging(level: int, log_file: Path | None, *, debug: bool) -> None:
     root = logging.getLogger("kpi_cli")
-    root.handlers.clear()
-    handler = RichHandler(
-        console=Console(stderr=True),
-        markup=False,
-        show_path=False,
-        rich_tracebacks=False,
-    )
-    root.addHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
+    console: logging.Handler
+    if interactive_stderr():
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        console = RichHandler(
+            console=Console(stderr=True),
+            markup=False,
+            show_path=False,
+            rich_tracebacks=False,
+        )
+    else:
+        # Cron mail and log collectors want one plain line per record.
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.setLevel(level)
+    root.addHandler(console)
     root.setLevel(level)
+    if log_file is not None:
+        from kpi_cli.errors import UsageError
+
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(
+                f"--log-file {log_file}: cannot open for appending: {e.strerror}"
+            ) from e
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+            )
+        )
+        handler.setLevel(logging.DEBUG if debug else logging.INFO)
+        root.addHandler(handler)
+        root.setLevel(min(level, handler.level))
+
+
+def _configure_progress(quiet: bool) -> None:
+    from kpi_cli import progress
+
+    if quiet or not interactive_stderr():
+        progress.install(None)
+        return
+    from rich.console import Console
+
+    progress.install(progress.RichReporter(Console(stderr=True)))
+
+
+def _log_error_to_files(title: str, message: str) -> None:
+    """Errors go to the console by ``_print_error``; log files get them too."""
+    for handler in logging.getLogger("kpi_cli").handlers:
+        if isinstance(handler, logging.FileHandler):
+            record = log.makeRecord(
+                log.name, logging.ERROR, __file__, 0, f"{title}: {message}", (), None
+            )
+            handler.handle(record)
 
 
 def parse_date(text: str | None, option: str) -> Any:
