@@ -148,6 +148,12 @@ class SourceSettings(_Strict):
         default_factory=list,
         description="Columns identifying a row; duplicates across files count once.",
     )
+    sparse: bool = Field(
+        False,
+        description="Rows are not expected every day (spend entered now and "
+        "then), so a last row before the period's end does not mark the source "
+        "as incomplete.",
+    )
 
     @property
     def paths(self) -> list[str]:
@@ -458,6 +464,7 @@ class Settings(_Strict):
     anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -601,6 +608,7 @@ __all__ = [
     "Direction",
     "EmailSettings",
     "Grain",
+    "HealthSettings",
     "KpiSettings",
     "Label",
     "PROJECT_FILE",

@@ -197,6 +197,7 @@ def _timestamp(value: dt.date | None) -> str | None:
 
 
 def source_json(source: SourceHealth) -> dict[str, Any]:
+    """One source's health for the review period (see ``kpi_cli.health``)."""
     return {
         "name": source.name,
         "rows": source.rows,
@@ -207,6 +208,19 @@ def source_json(source: SourceHealth) -> dict[str, Any]:
         "period_last": _timestamp(source.period_last),
         "complete": source.complete,
         "issues": list(source.issues),
+        "time_column": source.time_column,
+        "key": list(source.key),
+        "sparse": source.sparse,
+        "stale": source.stale,
+        "empty_days": [d.isoformat() for d in source.empty_days],
+        "duplicate_keys": source.duplicate_keys,
+        "null_key_rows": source.null_key_rows,
+        "null_key_share": json_number(source.null_key_share),
+        "null_time_rows": source.null_time_rows,
+        "trailing_periods": source.trailing_periods,
+        "trailing_median_rows": json_number(source.trailing_median_rows),
+        "volume_ratio": json_number(source.volume_ratio),
+        "volume_drop": source.volume_drop,
         "files": [
             {
                 "path": f.path,
@@ -349,8 +363,25 @@ def render_markdown(review: Review) -> str:
             f"{status_symbol(result.status)} {status_label(result.status, lang)}",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _md_data_health(review)
 
     return "\n".join(lines) + "\n"
+
+
+def _md_data_health(review: Review) -> list[str]:
+    """A list of data warnings and source health issues, or nothing."""
+    items = list(review.warnings)
+    for source in review.sources:
+        items += [
+            f"{source.name}: {issue}"
+            for issue in source.issues
+            if issue not in review.warnings
+        ]
+    if not items:
+        return []
+    head = "数据提示" if review.language == "zh" else "Data health"
+
+    return ["", f"## {head}", "", *(f"- {item}" for item in dict.fromkeys(items))]
 
 
 def _md_change(change: Change | None, kpi: Any, lang: str, currency: str) -> str:

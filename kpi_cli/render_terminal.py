@@ -221,11 +221,14 @@ def _key_label(key: str | None, lang: str) -> str:
 
 
 def warnings_text(review: Review) -> Text | None:
-    """Data warnings and incomplete sources, if any."""
+    """Data warnings and each source's health issues, if any."""
     lines = list(review.warnings)
     for source in review.sources:
-        if not source.complete:
-            lines += [f"{source.name}: {issue}" for issue in source.issues]
+        lines += [
+            f"{source.name}: {issue}"
+            for issue in source.issues
+            if issue not in review.warnings
+        ]
     if not lines:
         return None
     head = "数据提示" if review.language == "zh" else "Data warnings"

@@ -22,6 +22,7 @@ from kpi_cli import anomaly, evaluate, explain, models, progress, segments, targ
 from kpi_cli import compile as compiler
 from kpi_cli.config import KpiSettings
 from kpi_cli.errors import ConfigError, PeriodError
+from kpi_cli.health import distrust, source_health
 from kpi_cli.periods import Period, last_complete, parse_period
 from kpi_cli.project import Project
 from kpi_cli.review_model import (
@@ -80,7 +81,7 @@ def open_session(
                 cache_dir=project.state_dir / "cache",
             )
         _confine(con, project)
-        available = models.discover(project.query_dirs)
+        available = models.discover(project.query_dirs, set(sources))
         wanted = {k.model for k in (settings.kpis if kpis is None else kpis)}
         models.register(con, wanted, available, set(sources))
     except BaseException:
@@ -223,7 +224,7 @@ def compute(
         for key, values in computed.items():
             results.setdefault(key, {}).update(values)
 
-    health = source_health(session, period)
+    health = source_health(session.con, session.sources, project.settings, period)
     ordered = sorted(kpis, key=lambda k: not k.core)
     evaluated = [
         _evaluate(kpi, period, periods, index, results, session, health)
@@ -278,14 +279,20 @@ def _value(
     return None if row is None else row.get(kpi.id)
 
 
-def _covered(period: Period, sources: Sequence[SourceInfo]) -> bool:
-    """Whether every source has data on or after the period's last day."""
+def _covered(period: Period, sources: Sequence[SourceInfo], sparse: set[str]) -> bool:
+    """Whether every source's data spans the period.
+
+    A sparse source (rows not expected every day) counts as covering any
+    period after its first row.
+    """
     for info in sources:
         if info.time_column is None:
             continue
         if info.last is None or info.first is None:
             return False
-        if info.last.date() < period.end or info.first.date() > period.start:
+        if info.first.date() > period.start:
+            return False
+        if info.last.date() < period.end and info.name not in sparse:
             return False
 
     return True
@@ -295,12 +302,26 @@ def _zero_like(kpi: KpiSettings) -> Any:
     return Decimal(0) if kpi.unit == "currency" else 0
 
 
-def _filled(
-    value: Any, kpi: KpiSettings, period: Period, infos: list[SourceInfo]
-) -> Any:
-    """An additive KPI with no rows in a period its data covers is zero."""
-    if value is None and kpi.is_additive and infos and _covered(period, infos):
+def _empty_value(kpi: KpiSettings, results: compiler.Results) -> Any:
+    """The KPI's value over no rows: its measure's own answer, or 0 for sums."""
+    value = results.get(compiler.EMPTY, {}).get(kpi.id)
+    if value is None and kpi.is_additive:
         return _zero_like(kpi)
+
+    return value
+
+
+def _filled(
+    value: Any,
+    kpi: KpiSettings,
+    period: Period,
+    infos: list[SourceInfo],
+    results: compiler.Results,
+    sparse: set[str],
+) -> Any:
+    """A period without rows that the data covers gets the empty-set value."""
+    if value is None and infos and _covered(period, infos, sparse):
+        return _empty_value(kpi, results)
 
     return value
 
@@ -316,15 +337,19 @@ def _evaluate(
 ) -> KpiResult:
     names = kpi_sources(session, kpi)
     infos = [session.sources[n] for n in names]
+    sparse = {n for n in names if session.project.settings.sources[n].sparse}
 
     def value_of(p: Period, dimension: str | None = None, key: Any = None) -> Any:
         raw = _value(results, index[(p.start, p.end)], kpi, dimension, key)
-        return _filled(raw, kpi, p, infos)
+        return _filled(raw, kpi, p, infos, results, sparse)
 
     value = value_of(period)
     detail = targets.resolve(kpi, period, value_of)
     target = detail.value if detail else None
-    had_rows = (index[(period.start, period.end)], None, None) in results
+    # Only a cost (money per result) with rows but no value is a failure; a
+    # rate with nothing to rate (no deliveries, so none late) is simply unknown.
+    is_cost = kpi.unit == "currency"
+    had_rows = is_cost and (index[(period.start, period.end)], None, None) in results
     achieved, state = targets.judge(value, detail, kpi.direction, had_rows=had_rows)
     notes: list[str] = list(detail.notes) if detail else []
     incomplete = [n for n in names if not health[n].complete]
@@ -351,7 +376,9 @@ def _evaluate(
         previous=evaluate.change(value, value_of(previous), previous),
         year_ago=evaluate.change(value, value_of(year_ago), year_ago),
         trend=trend,
-        breakdown=_breakdown(kpi, period, periods, index, results, value_of),
+        breakdown=distrust(
+            _breakdown(kpi, period, periods, index, results, value_of), incomplete
+        ),
         sources=names,
         notes=tuple(notes),
         projected=targets.projected(value, detail, kpi, period),
@@ -390,8 +417,8 @@ def _breakdown(
     rows = []
     for key in keys:
         value = value_of(period, dimension, key)
-        if value is None and kpi.is_additive:
-            value = _zero_like(kpi)
+        if value is None and (current_pid, dimension, key) not in results:
+            value = _empty_value(kpi, results)
 
         def part_of(p: Period, key: Any = key) -> Any:
             return value_of(p, dimension, key)
@@ -403,11 +430,13 @@ def _breakdown(
             value,
             detail,
             kpi.direction,
-            had_rows=(current_pid, dimension, key) in results,
+            had_rows=kpi.unit == "currency"
+            and (current_pid, dimension, key) in results,
         )
         before = value_of(previous, dimension, key)
-        if before is None and kpi.is_additive:
-            before = _zero_like(kpi)
+        previous_pid = index[(previous.start, previous.end)]
+        if before is None and (previous_pid, dimension, key) not in results:
+            before = _empty_value(kpi, results)
         rows.append(
             BreakdownRow(
                 key=key,
@@ -425,52 +454,13 @@ def _breakdown(
     return Breakdown(dimension, tuple(rows))
 
 
-def source_health(session: Session, period: Period) -> dict[str, SourceHealth]:
-    """Rows and time range of each source overall and within ``period``."""
-    health = {}
-    for name, info in session.sources.items():
-        period_rows = period_first = period_last = None
-        if info.time_column:
-            column = compiler.quote(info.time_column)
-            period_rows, period_first, period_last = session.con.execute(
-                f"SELECT count(*), min({column}), max({column}) "
-                f"FROM {compiler.quote(name)} "
-                f"WHERE {column} >= ? AND {column} < ?",
-                [period.start_ts(), period.end_ts()],
-            ).fetchone()
-        reaches = info.time_column is None or (
-            info.last is not None and info.last.date() >= period.end
-        )
-        # A zero-byte file is a failed export: which days it should have held
-        # is unknown, so no period of the source can be trusted as complete.
-        failed = [f.path for f in info.files if f.state == "empty"]
-        complete = reaches and not failed
-        issues = list(info.warnings)
-        if not reaches:
-            reach = info.last.date().isoformat() if info.last else "nothing"
-            issues.append(f"data ends {reach}, before the period ends {period.end}")
-        health[name] = SourceHealth(
-            name=name,
-            files=info.files,
-            rows=info.rows,
-            first=info.first,
-            last=info.last,
-            period_rows=period_rows,
-            period_first=period_first,
-            period_last=period_last,
-            complete=complete,
-            issues=tuple(issues),
-        )
-
-    return health
-
-
 def kpi_sql(project: Project, period: Period, kpi_id: str) -> str:
     """The grouped query that computes ``kpi_id``, with its parameters listed.
 
     Registers the sources (to learn their time columns) but runs no KPI query.
     """
-    kpis = select_kpis(project, [kpi_id])
+    select_kpis(project, [kpi_id])
+    kpis = project.settings.kpis
     session = open_session(project, kpis)
     try:
         periods = comparison_periods(
@@ -481,7 +471,12 @@ def kpi_sql(project: Project, period: Period, kpi_id: str) -> str:
             for name, info in session.sources.items()
             if info.time_column
         }
-        (query,) = compiler.plan(kpis, periods, time_columns)
+        # The KPI runs inside the grouped query of its model: show that one.
+        (query,) = [
+            q
+            for q in compiler.plan(kpis, periods, time_columns)
+            if kpi_id in {k.id for k in q.kpis}
+        ]
     finally:
         session.close()
     lines = [f"-- KPI {kpi_id} over model {query.model}, period {period.label}", ""]

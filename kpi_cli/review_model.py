@@ -146,8 +146,8 @@ class KpiResult:
     projected: Number | None = None
     streak: Streak | None = None
     target_changed: TargetChange | None = None
-    target_detail: TargetDetail | None = None
     explanation: Explanation | None = None
+    target_detail: TargetDetail | None = None
 
     @property
     def id(self) -> str:
@@ -179,6 +179,20 @@ class SourceHealth:
     period_last: dt.datetime | None = None
     complete: bool = True
     issues: tuple[str, ...] = ()
+    # Measured by kpi_cli.health for the review period (see its docstring).
+    time_column: str | None = None
+    key: tuple[str, ...] = ()
+    sparse: bool = False
+    stale: bool = False
+    empty_days: tuple[dt.date, ...] = ()
+    duplicate_keys: int | None = None
+    null_key_rows: int | None = None
+    null_key_share: float | None = None
+    null_time_rows: int | None = None
+    trailing_periods: int = 0
+    trailing_median_rows: float | None = None
+    volume_ratio: float | None = None
+    volume_drop: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ command group lives in a module of its own, registered here by import.
 """
 
 from kpi_cli.cli import (  # noqa: F401  (registers commands)
+    data_cmds,
     explain_cmds,
     history_cmds,
     project_cmds,

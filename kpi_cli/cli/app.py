@@ -322,9 +322,28 @@ def render(review: Any, fmt: OutputFormat, project: Any) -> str | None:
     if fmt is OutputFormat.html:
         from kpi_cli.render_html import render_html
 
-        return render_html(review, template_dirs=project.template_dirs)
+        dirs = project.template_dirs if project is not None else ()
+        return render_html(review, template_dirs=dirs)
 
     return None
+
+
+PIPE_WIDTH = 120
+
+
+def stdout_console() -> Any:
+    """The console for results on stdout.
+
+    Piped or mailed by cron, output keeps a fixed readable width (COLUMNS
+    still wins) instead of Rich's 80 columns, which wraps every KPI name.
+    """
+    import os
+
+    from rich.console import Console
+
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+
+    return Console(width=PIPE_WIDTH if piped else None)
 
 
 def emit(review: Any, fmt: OutputFormat, project: Any, out: str | None) -> Path | None:
@@ -338,7 +357,7 @@ def emit(review: Any, fmt: OutputFormat, project: Any, out: str | None) -> Path 
         from kpi_cli.render_terminal import review_renderable
 
         if out is None:
-            Console().print(review_renderable(review))
+            stdout_console().print(review_renderable(review))
             return None
         console = Console(record=True, width=120, color_system=None, file=_Null())
         console.print(review_renderable(review))
