@@ -18,8 +18,13 @@ Known limits, each for a reason:
   inside one file; a repeat whose twin lies in another period is not counted
   (the loader's per-file warning covers the whole file).
 - Volume is judged only with at least ``MIN_TRAILING`` trailing periods that
-  the source fully covers, and never for sparse sources or sources whose data
-  ends before the period does (freshness already flags those).
+  the source fully covers and a median of at least ``MIN_MEDIAN_ROWS`` rows,
+  and never for sparse sources or sources whose data ends before the period
+  does (freshness already flags those).
+- Row counts cannot tell a broken export from a real collapse in business: a
+  strike or an outage that halves orders is flagged too, and its KPIs read
+  incomplete data rather than off track; ``[health] volume_drop = 0`` turns
+  the check off where that trade is wrong.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ log = logging.getLogger(__name__)
 # Fewer trailing periods than this make a median too easily moved by one
 # promotion week or one quiet holiday to call a drop.
 MIN_TRAILING = 3
+# Below this median a halving is ordinary noise (with 10 rows a period, 4 or
+# fewer turn up by chance about 3% of the time; with 4, 1 or fewer 9%), so
+# thin sources are not judged at all.
+MIN_MEDIAN_ROWS = 10
 # Empty days listed in an issue sentence; the JSON lists all of them.
 _DAYS_SHOWN = 10
 
@@ -390,7 +399,7 @@ def _volume(
     ratio = counts.period_rows / median
     # A stale source has few rows because the data stops early; the freshness
     # sentence already says so, and a second one would blame the export.
-    drop = not stale and ratio < settings.volume_drop
+    drop = not stale and median >= MIN_MEDIAN_ROWS and ratio < settings.volume_drop
 
     return median, ratio, drop
 

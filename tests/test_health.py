@@ -292,7 +292,9 @@ def test_a_drop_below_half_the_trailing_median_is_flagged(
 def test_a_partial_week_is_compared_with_the_same_days_of_earlier_weeks(
     tmp_path: Path,
 ) -> None:
-    root = make_project(tmp_path, {"orders.csv": weekly_rows(TRAILING, [0, 3, 6])})
+    # Three times the weekly volume; this week has Mon, Tue, Wed and Sun rows.
+    weeks = [3 * n for n in TRAILING]
+    root = make_project(tmp_path, {"orders.csv": weekly_rows(weeks, [0, 1, 2, 6])})
     # Monday..Wednesday of each earlier week, counted independently.
     path = str(root / "data" / "orders.csv")
     firsts = duckdb.sql(
@@ -301,14 +303,19 @@ def test_a_partial_week_is_compared_with_the_same_days_of_earlier_weeks(
         "GROUP BY date_trunc('week', CAST(\"at\" AS TIMESTAMP)) ORDER BY 1",
         params=[path],
     ).fetchall()
-    assert sorted(n for (n,) in firsts) == [4, 5, 6, 6, 6, 6, 6, 9]  # median 6
+    # Row i of a week lands on weekday i % 7: of 24 rows, 12 fall Mon..Wed.
+    assert sorted(n for (n,) in firsts) == [12, 12, 14, 14, 14, 15, 16, 27]
 
     (source,) = check(root, as_of=dt.date(2026, 3, 4)).sources
 
-    assert source.period_rows == 1  # only Monday's row falls in Mon..Wed
-    assert source.trailing_median_rows == 6
-    assert source.volume_ratio == pytest.approx(1 / 6)
+    assert source.period_rows == 3  # Sunday's row is after the cut
+    assert source.trailing_median_rows == 14
+    assert source.volume_ratio == pytest.approx(3 / 14)
     assert source.volume_drop is True
+    # Uncut, the whole week is compared with whole weeks: 4 rows against 30.
+    (whole,) = check(root).sources
+    assert (whole.period_rows, whole.trailing_median_rows) == (4, 30)
+    assert whole.volume_drop is True
 
 
 def test_volume_needs_three_covered_trailing_weeks(tmp_path: Path) -> None:
@@ -319,6 +326,19 @@ def test_volume_needs_three_covered_trailing_weeks(tmp_path: Path) -> None:
 
     assert source.trailing_periods == 2
     assert source.trailing_median_rows is None
+    assert source.volume_drop is False
+    assert source.complete is True
+
+
+def test_a_thin_source_is_not_judged_on_volume(tmp_path: Path) -> None:
+    # Four rows a week, one this week: 25%, but with a median under 10 rows
+    # such a week happens by chance.
+    root = make_project(tmp_path, {"orders.csv": weekly_rows([4, 4, 4, 4], [6])})
+
+    (source,) = check(root).sources
+
+    assert source.trailing_median_rows == 4
+    assert source.volume_ratio == pytest.approx(0.25)
     assert source.volume_drop is False
     assert source.complete is True
 
