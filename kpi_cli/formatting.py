@@ -286,6 +286,16 @@ def status_symbol(status: str) -> str:
     return _STATUS_SYMBOLS.get(status, "?")
 
 
+def streak_label(status: str, length: int, lang: str) -> str:
+    """The same status ``length`` periods running: "连续 3 期未达成" /
+    "Off track 3 periods in a row"."""
+    label = status_label(status, lang)
+    if lang == "zh":
+        return f"连续 {length} 期{label}"
+
+    return f"{label} {length} periods in a row"
+
+
 def format_date(day: dt.date, lang: str, *, with_year: bool = True) -> str:
     """A date as readers of the language write it."""
     if lang == "zh":

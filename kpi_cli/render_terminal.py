@@ -22,6 +22,7 @@ from kpi_cli.formatting import (
     format_value,
     status_label,
     status_symbol,
+    streak_label,
 )
 from kpi_cli.review_model import BreakdownRow, Change, KpiResult, Review
 
@@ -303,15 +304,6 @@ def anomalies_text(review: Review) -> Text | None:
     head = "异常" if zh else "Anomalies"
 
     return Text("\n".join([head + ":", *lines]))
-
-
-def streak_label(status: str, length: int, lang: str) -> str:
-    """ "off track 3 periods in a row" / "连续 3 期未达成"."""
-    label = status_label(status, lang)
-    if lang == "zh":
-        return f"连续 {length} 期{label}"
-
-    return f"{label} {length} periods in a row"
 
 
 def history_text(review: Review) -> Text | None:
