@@ -34,10 +34,13 @@ from kpi_cli.review_model import (
     KpiResult,
     Review,
     SourceHealth,
+    TargetDetail,
     TrendPoint,
 )
 
 ENTRY_TEMPLATE = "review.html"
+# Empty days named in the data section; the JSON output lists them all.
+_DAYS_SHOWN = 10
 BUILTIN_PREFIX = "builtin"
 
 # Interface strings. Numbers, dates and statuses come from ``formatting``.
@@ -131,6 +134,64 @@ STRINGS: dict[str, dict[str, str]] = {
         "footer": "由 {generated_by} 生成",
         "none": "—",
         "contents": "目录",
+        # Targets: how this period's target was set.
+        "growth_formula": "目标 = {base}{value} × (1 {sign} {rate})",
+        "growth_missing": "目标 = {base} × (1 {sign} {rate})：基期没有数据，本期无目标",
+        "base_year_ago": "去年同期（{periods}）",
+        "base_previous": "上期（{periods}）",
+        "base_trailing": "近 {count} 期均值（{periods}）",
+        "pace": "进度目标 {pace}（{method}）· 按进度预计全期 {projected}，"
+        "全期目标 {full}",
+        "pace_linear": "按天线性，已过 {share}",
+        "pace_last_year": "按去年同期曲线，此时应完成 {share}",
+        "pace_fallback": "去年同期没有可用数据，改按天线性",
+        "effective": "目标自 {date} 起生效",
+        "target_changed": "目标调整 {before} → {after}",
+        "target_changed_word": "目标已调整",
+        # Explanations of an off-track KPI.
+        "why": "原因拆解",
+        "against_previous": "对比上期",
+        "against_year_ago": "对比去年同期",
+        "against_target": "对比目标",
+        "why_line": "{against}：{base} → {value}（{total}），按 {dimension} 拆分",
+        "why_top": "列出贡献最大的 {count} 项；比率类指标拆为结构效应与比率效应。",
+        "why_top_plain": "列出贡献最大的 {count} 项。",
+        "contribution": "贡献",
+        "share_gap": "占差额",
+        "share_change": "占变化",
+        "mix": "结构效应",
+        "rate": "比率效应",
+        "reason_overlap": "重叠部分（无法归属到单个值）",
+        "reason_unallocated_target": "未分配到各值的目标",
+        "why_summary": "{against} {total}：{items}",
+        "why_figures": "{contribution}（{share}）",
+        "why_sep": "；",
+        "mostly_rate": "以比率效应为主",
+        "mostly_mix": "以结构效应为主",
+        # Notes the review attaches as codes.
+        "note_incomplete": "数据源 {sources} 数据不完整：本期不判为未达成或有风险",
+        "note_baseline_missing": "增长目标的基期 {periods} 没有数据",
+        "note_pacing_fallback": "去年同期没有可用的进度曲线，改按天线性折算",
+        "note_target_grain": "目标按{grain}设定，本期不按目标判定",
+        "anomaly_vanished": "本期消失：此前各期都有数据，本期没有",
+        "anomaly_method_robust_z_weekday": "对比此前几周的同一天",
+        # Data health.
+        "time_column": "时间列",
+        "source_key": "主键",
+        "empty_days": "无数据的天",
+        "empty_days_text": "{count} 天：{days}",
+        "empty_days_more": "等",
+        "duplicates": "重复主键的行",
+        "null_keys": "缺主键的行",
+        "null_keys_text": "{rows}（{share}）",
+        "null_time": "缺时间的行",
+        "volume": "行数 / 近 {count} 期中位数",
+        "volume_text": "{ratio}（中位数 {median}）",
+        "sparse": "稀疏数据源：不检查无数据的天和行数",
+        "depends": "读取此数据源的指标：",
+        "depends_incomplete": "此数据源不完整：以下指标本期不判为未达成或有风险，"
+        "未达标的记为「数据不完整」。",
+        "list_sep": "、",
     },
     "en": {
         "review": "KPI review",
@@ -223,6 +284,66 @@ STRINGS: dict[str, dict[str, str]] = {
         "footer": "Made by {generated_by}",
         "none": "—",
         "contents": "Contents",
+        "growth_formula": "target = {base} {value} {sign} {rate}",
+        "growth_missing": "target = {base} {sign} {rate}: the baseline has no "
+        "value, so there is no target this period",
+        "base_year_ago": "same {grain} last year ({periods})",
+        "base_previous": "previous {grain} ({periods})",
+        "base_trailing": "mean of the last {count} {grain}s ({periods})",
+        "pace": "pace target {pace} ({method}) · projected {projected} vs "
+        "full-period target {full}",
+        "pace_linear": "linear, {share} of the period elapsed",
+        "pace_last_year": "last year's curve, {share} of the total expected by now",
+        "pace_fallback": "last year had no usable curve, so the pace is linear",
+        "effective": "target in force since {date}",
+        "target_changed": "target changed {before} → {after}",
+        "target_changed_word": "target changed",
+        "why": "Why",
+        "against_previous": "vs previous",
+        "against_year_ago": "vs year ago",
+        "against_target": "vs target",
+        "why_line": "{against}: {base} → {value} ({total}), by {dimension}",
+        "why_top": "The {count} largest contributions; for a ratio, split into "
+        "mix (weight of each value) and rate (its own ratio).",
+        "why_top_plain": "The {count} largest contributions.",
+        "contribution": "Contribution",
+        "share_gap": "Share",
+        "share_change": "Share",
+        "mix": "Mix",
+        "rate": "Rate",
+        "reason_overlap": "overlap (not attributable to one value)",
+        "reason_unallocated_target": "target not allocated to any value",
+        "why_summary": "{against} {total}: {items}",
+        "why_figures": "{contribution} ({share})",
+        "why_sep": "; ",
+        "mostly_rate": "mostly rate, not mix",
+        "mostly_mix": "mostly mix, not rate",
+        "note_incomplete": "incomplete data in {sources}: this KPI is not called "
+        "off track or at risk this period",
+        "note_baseline_missing": "no value for the growth target's baseline {periods}",
+        "note_pacing_fallback": "last year had no usable curve; the target is "
+        "prorated linearly",
+        "note_target_grain": "the target is set per {grain}; this period is not "
+        "judged against it",
+        "anomaly_vanished": "vanished: present in every earlier period, none now",
+        "anomaly_method_robust_z_weekday": "against the same weekday of earlier weeks",
+        "time_column": "Time column",
+        "source_key": "Key",
+        "empty_days": "Days without rows",
+        "empty_days_text": "{count}: {days}",
+        "empty_days_more": "and more",
+        "duplicates": "Rows repeating a key",
+        "null_keys": "Rows without a key",
+        "null_keys_text": "{rows} ({share})",
+        "null_time": "Rows without a time",
+        "volume": "Rows vs median of last {count}",
+        "volume_text": "{ratio} (median {median})",
+        "sparse": "Sparse source: empty days and volume are not judged",
+        "depends": "KPIs reading this source:",
+        "depends_incomplete": "This source is incomplete: these KPIs are not called "
+        "off track or at risk this period; those short of target show the status "
+        "Incomplete data.",
+        "list_sep": ", ",
     },
 }
 
@@ -315,6 +436,35 @@ class BreakdownView:
     title: str
     dimension: str
     rows: tuple[RowView, ...]
+    targeted: bool = True  # False: no row has a target, so no target columns
+
+
+@dataclass(frozen=True)
+class ContributionView:
+    """One row of a "why" table; mix and rate are empty for additive KPIs."""
+
+    key: str
+    contribution: str
+    share: str
+    mix: str
+    rate: str
+    tone: str
+    unattributed: bool
+
+
+@dataclass(frozen=True)
+class WhyView:
+    """An off-track KPI's change split across its dimension's values."""
+
+    comparison: str  # against what, base → value (total), by which dimension
+    dimension: str
+    note: str
+    share_label: str
+    ratio: bool
+    rows: tuple[ContributionView, ...]
+    summary: str  # the same in one line, for the attention list
+    summary_head: str = ""  # the summary's comparison, then its items
+    summary_items: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -346,6 +496,12 @@ class KpiView:
     definition: tuple[tuple[str, str], ...]
     filter_sql: str
     measure_sql: str
+    streak: str = ""
+    target_basis: str = ""  # how a growth target was computed
+    pace: str = ""  # the pace target of a partial period and the projection
+    effective: str = ""
+    target_changed: str = ""
+    why: WhyView | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +512,17 @@ class FileView:
     delimiter: str
     state: str
     state_label: str
+
+
+@dataclass(frozen=True)
+class KpiLink:
+    """A KPI named elsewhere in the report, with its status."""
+
+    anchor: str
+    name: str
+    status: str
+    status_label: str
+    status_symbol: str
 
 
 @dataclass(frozen=True)
@@ -370,6 +537,11 @@ class SourceView:
     range: str
     issues: tuple[str, ...]
     files: tuple[FileView, ...]
+    # (label, value, flagged): the health measures a review holds, if any.
+    health: tuple[tuple[str, str, bool], ...] = ()
+    sparse: str = ""
+    depends: tuple[KpiLink, ...] = ()
+    depends_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -570,7 +742,7 @@ def build_view(review: Review, *, lang: str, generated_by: str = "kpi") -> Repor
         summary_title=t["summary"] if review.core else t["summary_all"],
         cards=tuple(by_id[k.id] for k in core),
         kpis=kpis,
-        sources=tuple(_source_view(s, fmt, t) for s in review.sources),
+        sources=tuple(_source_view(s, fmt, t, review) for s in review.sources),
         warnings=review.warnings,
         glossary=tuple(review.definitions.items()),
         footer=t["footer"].format(generated_by=generated_by),
@@ -583,7 +755,11 @@ def _kpi_view(
     kpi = result.kpi
     unit, places = kpi.unit, kpi.decimals
     has_value = f.is_known(result.value)
-    has_target = f.is_known(result.target)
+    detail = result.target_detail
+    is_range = detail is not None and detail.kind == "range"
+    has_target = f.is_known(result.target) or (
+        is_range and (detail.low is not None or detail.high is not None)
+    )
     count = len(result.trend) or trend_n
 
     return KpiView(
@@ -598,10 +774,8 @@ def _kpi_view(
         value=fmt.compact(result.value, unit, places) if has_value else t["none"],
         value_exact=fmt.value(result.value, unit, places) if has_value else t["none"],
         has_value=has_value,
-        target=fmt.value(result.target, unit, places) if has_target else t["none"],
-        target_compact=fmt.compact(result.target, unit, places)
-        if has_target
-        else t["none"],
+        target=_target_text(result.target, detail, kpi, fmt.value, t),
+        target_compact=_target_text(result.target, detail, kpi, fmt.compact, t),
         has_target=has_target,
         attainment=fmt.pct(result.attainment, signed=False)
         if f.is_known(result.attainment)
@@ -619,12 +793,225 @@ def _kpi_view(
         chart=_chart(result.trend, result.period, unit, places, fmt),
         trend_title=t["trend"].format(count=count),
         breakdown=_breakdown(result.breakdown, kpi, fmt, t),
-        notes=result.notes,
+        notes=tuple(_note(note, fmt.lang, t) for note in result.notes),
         anomaly=_anomaly(result.anomaly, unit, places, fmt, t),
         definition=_definition(result, fmt, t),
         filter_sql=kpi.filter or "",
         measure_sql=kpi.measure,
+        streak=f.streak_label(result.streak.status, result.streak.length, fmt.lang)
+        if result.streak is not None
+        else "",
+        target_basis=_target_basis(detail, result, fmt, t),
+        pace=_pace(detail, result, fmt, t),
+        effective=t["effective"].format(date=fmt.date(detail.effective))
+        if detail is not None and detail.effective is not None
+        else "",
+        target_changed=_target_changed(result, fmt, t),
+        why=_why(result, fmt, t),
     )
+
+
+def _target_text(
+    target: Any, detail: TargetDetail | None, kpi: Any, show: Any, t: dict[str, str]
+) -> str:
+    """A target as shown: a value, a range "low–high" (… for an open end), or —."""
+    if detail is not None and detail.kind == "range":
+        if detail.low is None and detail.high is None:
+            return t["none"]
+        return _range(detail.low, detail.high, kpi, show)
+    if not f.is_known(target):
+        return t["none"]
+
+    return show(target, kpi.unit, kpi.decimals)
+
+
+def _range(low: Any, high: Any, kpi: Any, show: Any) -> str:
+    low_text = show(low, kpi.unit, kpi.decimals) if low is not None else "…"
+    high_text = show(high, kpi.unit, kpi.decimals) if high is not None else "…"
+
+    return f"{low_text}–{high_text}"
+
+
+def _grain_word(grain: str, lang: str, t: dict[str, str]) -> str:
+    word = t.get(f"grain_{grain}", "")
+    if lang == "zh":
+        return word or "期"
+
+    return word.lower() or "period"
+
+
+def _periods_text(periods: tuple[Period, ...]) -> str:
+    if not periods:
+        return ""
+    if len(periods) == 1:
+        return periods[0].label
+
+    return f"{periods[0].label} – {periods[-1].label}"
+
+
+def _target_basis(
+    detail: TargetDetail | None, result: KpiResult, fmt: Formatter, t: dict[str, str]
+) -> str:
+    """A growth target as a formula: baseline, its period and the growth rate."""
+    if detail is None or detail.kind != "growth" or detail.growth is None:
+        return ""
+    kpi = result.kpi
+    kind = detail.baseline_kind or "year_ago"
+    base = t.get(f"base_{kind}", kind).format(
+        periods=_periods_text(detail.baseline_periods),
+        count=len(detail.baseline_periods),
+        grain=_grain_word(result.period.grain, fmt.lang, t),
+    )
+    sign = "+" if detail.growth >= 0 else "−"
+    rate = fmt.pct(abs(detail.growth), signed=False)
+    if not f.is_known(detail.baseline):
+        return t["growth_missing"].format(base=base, sign=sign, rate=rate)
+    value = fmt.value(detail.baseline, kpi.unit, kpi.decimals)
+
+    return t["growth_formula"].format(base=base, value=value, sign=sign, rate=rate)
+
+
+def _pace(
+    detail: TargetDetail | None, result: KpiResult, fmt: Formatter, t: dict[str, str]
+) -> str:
+    """For a paced partial period: the pace target, how it was paced, and the
+    projected full-period value against the full target."""
+    if detail is None or detail.pacing is None or not f.is_known(result.projected):
+        return ""
+    kpi = result.kpi
+    share = fmt.pct(detail.share, signed=False)
+    method = t[f"pace_{detail.pacing}"].format(share=share)
+    if detail.kind == "range":
+        pace = _range(detail.low, detail.high, kpi, fmt.value)
+        whole = [
+            None if b is None else b / detail.share for b in (detail.low, detail.high)
+        ]
+        full = _range(whole[0], whole[1], kpi, fmt.value) if detail.share > 0 else ""
+    else:
+        pace = fmt.value(detail.value, kpi.unit, kpi.decimals)
+        full = fmt.value(detail.full, kpi.unit, kpi.decimals)
+
+    return t["pace"].format(
+        pace=pace,
+        method=method,
+        projected=fmt.value(result.projected, kpi.unit, kpi.decimals),
+        full=full,
+    )
+
+
+def _target_changed(result: KpiResult, fmt: Formatter, t: dict[str, str]) -> str:
+    change = result.target_changed
+    if change is None:
+        return ""
+    kpi = result.kpi
+    # A range or a new warn band changes the target without a number to show.
+    if change.before is None and change.after is None:
+        return t["target_changed_word"]
+
+    def show(value: Any) -> str:
+        if not f.is_known(value):
+            return t["none"]
+        return fmt.value(value, kpi.unit, kpi.decimals)
+
+    return t["target_changed"].format(
+        before=show(change.before), after=show(change.after)
+    )
+
+
+def _paren(text: str, lang: str) -> str:
+    return f"（{text}）" if lang == "zh" else f" ({text})"
+
+
+def _why(result: KpiResult, fmt: Formatter, t: dict[str, str]) -> WhyView | None:
+    """The explanation of an off-track KPI: the comparison and top contributors."""
+    found = result.explanation
+    if found is None or not found.contributions:
+        return None
+    kpi = result.kpi
+    unit, places = kpi.unit, kpi.decimals
+    ratio = found.method == "mix_rate"
+    against = t[f"against_{found.against}"]
+    if found.comparison is not None:
+        against += _paren(found.comparison.label, fmt.lang)
+    total = fmt.change(found.total_change, unit, places)
+    comparison = t["why_line"].format(
+        against=against,
+        base=fmt.value(found.base, unit, places),
+        value=fmt.value(found.value, unit, places),
+        total=total,
+        dimension=found.dimension,
+    )
+
+    def change(value: Any) -> str:
+        return fmt.change(value, unit, places) if f.is_known(value) else t["none"]
+
+    rows = []
+    mix_size = rate_size = 0.0
+    for part in found.contributions:
+        unattributed = part.kind == "unattributed"
+        if unattributed:
+            key = t.get(f"reason_{part.reason}", part.reason or t["none"])
+        else:
+            key = t["blank_key"] if part.key in (None, "") else str(part.key)
+        if ratio and not unattributed:
+            mix_size += abs(float(part.mix_effect or 0))
+            rate_size += abs(float(part.rate_effect or 0))
+        rows.append(
+            ContributionView(
+                key=key,
+                contribution=change(part.contribution),
+                share=fmt.pct(part.share, signed=False)
+                if f.is_known(part.share)
+                else t["none"],
+                mix=change(part.mix_effect) if ratio and not unattributed else "",
+                rate=change(part.rate_effect) if ratio and not unattributed else "",
+                tone=_tone(part.contribution, kpi.direction),
+                unattributed=unattributed,
+            )
+        )
+    # (words, figures): the figures never break across lines, long keys may.
+    items = [
+        (r.key, t["why_figures"].format(contribution=r.contribution, share=r.share))
+        for r in rows
+    ]
+    if ratio and (mix_size or rate_size):
+        mostly = t["mostly_rate"] if rate_size >= mix_size else t["mostly_mix"]
+        items.append((mostly, ""))
+    head = t["why_summary"].format(
+        against=t[f"against_{found.against}"], total=total, items=""
+    )
+    note = t["why_top"] if ratio else t["why_top_plain"]
+
+    return WhyView(
+        comparison=comparison,
+        dimension=found.dimension,
+        note=note.format(count=len(rows)),
+        share_label=t["share_gap"] if found.against == "target" else t["share_change"],
+        ratio=ratio,
+        rows=tuple(rows),
+        summary=head + t["why_sep"].join(" ".join(filter(None, i)) for i in items),
+        summary_head=head,
+        summary_items=tuple(items),
+    )
+
+
+def _note(note: str, lang: str, t: dict[str, str]) -> str:
+    """A note the review attaches as ``code:argument`` in the report's words;
+    any other note (free text from a project) as it is."""
+    code, colon, argument = note.partition(":")
+    if not colon:
+        return note
+    parts = [p for p in argument.split(",") if p]
+    if code == "incomplete":
+        return t["note_incomplete"].format(sources=t["list_sep"].join(parts))
+    if code == "baseline_missing":
+        return t["note_baseline_missing"].format(periods=t["list_sep"].join(parts))
+    if code == "pacing_fallback":
+        return t["note_pacing_fallback"]
+    if code == "target_grain" and f"grain_{argument}" in t:
+        return t["note_target_grain"].format(grain=_grain_word(argument, lang, t))
+
+    return note
 
 
 def _tone(delta: Any, direction: str) -> str:
@@ -703,17 +1090,23 @@ def _anomaly(
 ) -> str:
     if anomaly is None:
         return ""
-    head = t["anomaly_up"] if anomaly.direction == "up" else t["anomaly_down"]
+    vanished = anomaly.reason == "vanished"
+    if vanished:
+        head = t["anomaly_vanished"]
+    else:
+        head = t["anomaly_up"] if anomaly.direction == "up" else t["anomaly_down"]
     parts = [head]
     if f.is_known(anomaly.baseline):
         parts.append(f"{t['baseline']} {fmt.value(anomaly.baseline, unit, places)}")
     if f.is_known(anomaly.score):
         parts.append(f"{t['score']} {f.format_number(anomaly.score, 1, fmt.lang)}")
-    if anomaly.method:
-        parts.append(anomaly.method)
+    # The default method goes without saying; a weekday baseline is worth a word,
+    # and a project's own method name is shown as it is.
+    if anomaly.method and anomaly.method != "robust_z":
+        parts.append(t.get(f"anomaly_method_{anomaly.method}", anomaly.method))
     text = " · ".join(parts)
 
-    return f"{text}: {anomaly.reason}" if anomaly.reason else text
+    return f"{text}: {anomaly.reason}" if anomaly.reason and not vanished else text
 
 
 def _breakdown(
@@ -729,9 +1122,7 @@ def _breakdown(
                 key=t["blank_key"] if row.key in (None, "") else str(row.key),
                 value=fmt.compact(row.value, kpi.unit, kpi.decimals),
                 value_exact=fmt.value(row.value, kpi.unit, kpi.decimals),
-                target=fmt.value(row.target, kpi.unit, kpi.decimals)
-                if f.is_known(row.target)
-                else t["none"],
+                target=_target_text(row.target, row.target_detail, kpi, fmt.value, t),
                 attainment=fmt.pct(row.attainment, signed=False)
                 if f.is_known(row.attainment)
                 else t["none"],
@@ -743,10 +1134,18 @@ def _breakdown(
             )
         )
 
+    # Target, attainment and status columns only when some value has a target:
+    # a column of "no target" badges says nothing.
+    targeted = any(
+        f.is_known(row.target) or row.target_detail is not None
+        for row in breakdown.rows
+    )
+
     return BreakdownView(
         title=t["breakdown"].format(dimension=breakdown.dimension),
         dimension=breakdown.dimension,
         rows=tuple(rows),
+        targeted=targeted,
     )
 
 
@@ -815,7 +1214,9 @@ def _target_kinds(
     return rows
 
 
-def _source_view(source: SourceHealth, fmt: Formatter, t: dict[str, str]) -> SourceView:
+def _source_view(
+    source: SourceHealth, fmt: Formatter, t: dict[str, str], review: Review
+) -> SourceView:
     def span(first: Any, last: Any) -> str:
         if first is None and last is None:
             return t["none"]
@@ -825,6 +1226,17 @@ def _source_view(source: SourceHealth, fmt: Formatter, t: dict[str, str]) -> Sou
         b = _moment(last, fmt, t, short)
         return f"{a} – {b}"
 
+    depends = tuple(
+        KpiLink(
+            anchor=f"kpi-{k.id}",
+            name=k.kpi.name.get(fmt.lang) or k.id,
+            status=k.status,
+            status_label=fmt.status(k.status),
+            status_symbol=fmt.symbol(k.status),
+        )
+        for k in review.kpis
+        if source.name in k.sources
+    )
     files = tuple(
         FileView(
             path=file.path,
@@ -850,7 +1262,65 @@ def _source_view(source: SourceHealth, fmt: Formatter, t: dict[str, str]) -> Sou
         range=span(source.first, source.last),
         issues=source.issues,
         files=files,
+        health=_health_facts(source, review.period, fmt, t),
+        sparse=t["sparse"] if source.sparse else "",
+        depends=depends,
+        depends_note=t["depends_incomplete"] if depends and not source.complete else "",
     )
+
+
+def _health_facts(
+    source: SourceHealth, period: Period, fmt: Formatter, t: dict[str, str]
+) -> tuple[tuple[str, str, bool], ...]:
+    """(label, value, flagged) for each health measure the source carries."""
+    facts: list[tuple[str, str, bool]] = []
+
+    def count(value: int) -> str:
+        return fmt.value(value, "count")
+
+    if source.time_column:
+        facts.append((t["time_column"], source.time_column, False))
+    if source.key:
+        facts.append((t["source_key"], ", ".join(source.key), False))
+    # Days after the data's last row are the freshness issue's news, not gaps.
+    last = source.last.date() if source.last is not None else None
+    empty = [d for d in source.empty_days if last is not None and d <= last]
+    if empty and not source.sparse:
+        shown = t["list_sep"].join(
+            f.format_date(d, fmt.lang, with_year=False) for d in empty[:_DAYS_SHOWN]
+        )
+        if len(empty) > _DAYS_SHOWN:
+            shown += " " + t["empty_days_more"]
+        text = t["empty_days_text"].format(count=len(empty), days=shown)
+        facts.append((t["empty_days"], text, True))
+    if source.duplicate_keys is not None and source.key:
+        facts.append(
+            (t["duplicates"], count(source.duplicate_keys), source.duplicate_keys > 0)
+        )
+    if source.null_key_rows is not None and source.key:
+        text = count(source.null_key_rows)
+        if f.is_known(source.null_key_share) and source.null_key_rows:
+            share = fmt.pct(source.null_key_share, signed=False)
+            text = t["null_keys_text"].format(rows=text, share=share)
+        facts.append((t["null_keys"], text, source.null_key_rows > 0))
+    if source.null_time_rows:
+        facts.append((t["null_time"], count(source.null_time_rows), True))
+    if f.is_known(source.volume_ratio) and f.is_known(source.trailing_median_rows):
+        label = t["volume"].format(count=source.trailing_periods)
+        if fmt.lang != "zh":
+            label += " " + _grain_word(period.grain, fmt.lang, t) + "s"
+        text = t["volume_text"].format(
+            ratio=fmt.pct(source.volume_ratio, signed=False),
+            # A median of an even count of periods can end in .5.
+            median=f.format_number(
+                source.trailing_median_rows,
+                0 if float(source.trailing_median_rows).is_integer() else 1,
+                fmt.lang,
+            ),
+        )
+        facts.append((label, text, source.volume_drop))
+
+    return tuple(facts)
 
 
 def _moment(value: Any, fmt: Formatter, t: dict[str, str], short: bool) -> str:
@@ -1040,9 +1510,11 @@ def _nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     start = math.floor(low / step) * step
     ticks = []
     value = start
-    while value < high + step * 0.5 and len(ticks) < count + 3:
+    # The last tick must reach ``high``: the plot's top is the last tick, and a
+    # value above it would be drawn over the caption.
+    while len(ticks) < count + 3:
         ticks.append(round(value, 12))
-        if value >= high:
+        if value >= high - step * 1e-9:
             break
         value += step
 

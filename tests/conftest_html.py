@@ -7,6 +7,7 @@ the benchmark can build the same objects without pytest.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from kpi_cli.config import KpiSettings, Label, ProjectSettings, TargetSettings
@@ -16,10 +17,15 @@ from kpi_cli.review_model import (
     Breakdown,
     BreakdownRow,
     Change,
+    Contribution,
+    Explanation,
     FileHealth,
     KpiResult,
     Review,
     SourceHealth,
+    Streak,
+    TargetChange,
+    TargetDetail,
     TrendPoint,
 )
 
@@ -375,6 +381,185 @@ def make_review(
     )
 
 
+# GMV against its target by channel (hand-worked): the review is 44,234.18
+# against 52,000, so the gap is -7,765.82; each channel's contribution is its
+# value minus its own target.
+GMV_PARTS = {
+    "直播": (Decimal("922.23"), Decimal("10000")),
+    "小程序": (Decimal("19088.03"), Decimal("15000")),
+    "社群团购": (Decimal("2947.14"), Decimal("5000")),
+}
+GMV_VALUE, GMV_TARGET = Decimal("44234.18"), Decimal("52000")
+
+
+def gmv_explanation(period: Period = PERIOD) -> Explanation:
+    total = GMV_VALUE - GMV_TARGET
+    parts = tuple(
+        Contribution(
+            key, value - target, value, target, share=float((value - target) / total)
+        )
+        for key, (value, target) in GMV_PARTS.items()
+    )
+    return Explanation(
+        "gmv",
+        period,
+        "target",
+        None,
+        "channel",
+        "difference",
+        GMV_VALUE,
+        GMV_TARGET,
+        total,
+        parts,
+    )
+
+
+def conversion_explanation(period: Period = PERIOD) -> Explanation:
+    """A ratio against the previous period: mix + rate per channel, and an
+    overlap row (a visitor counted in two channels)."""
+    total = -0.004
+    parts = (
+        Contribution("小程序", -0.003, 0.031, 0.036, -0.0005, -0.0025, 0.75),
+        Contribution("直播", -0.0015, 0.02, 0.05, -0.0012, -0.0003, 0.375),
+        Contribution(None, 0.0005, share=-0.125, kind="unattributed", reason="overlap"),
+    )
+    return Explanation(
+        "conversion",
+        period,
+        "previous",
+        period.previous(),
+        "channel",
+        "mix_rate",
+        0.0396,
+        0.0436,
+        total,
+        parts,
+    )
+
+
+def make_insight_results(period: Period = PERIOD) -> tuple[KpiResult, ...]:
+    """KPIs carrying what the review knows besides the numbers: growth and
+    range targets, streaks, a target change, explanations and anomalies."""
+    gmv, orders, conversion, cac = make_results(period)[:4]
+    year_ago = period.complete().year_ago()
+    gmv = replace(
+        gmv,
+        value=GMV_VALUE,
+        target=float(GMV_TARGET),
+        status="off_track",
+        streak=Streak("off_track", 3),
+        target_changed=TargetChange(52000.0, 60000.0),
+        explanation=gmv_explanation(period),
+        target_detail=TargetDetail(
+            kind="value",
+            full=52000.0,
+            value=52000.0,
+            warn=0.05,
+            effective=dt.date(2026, 11, 16),
+        ),
+        breakdown=Breakdown(
+            "channel",
+            (
+                BreakdownRow("小程序", Decimal("19088.03"), 15000.0, 1.27, "on_track"),
+                BreakdownRow(
+                    "直播",
+                    Decimal("0"),
+                    10000.0,
+                    0.0,
+                    "off_track",
+                    anomaly=Anomaly(
+                        3.5, "down", Decimal("8205.48"), "robust_z", "vanished"
+                    ),
+                ),
+            ),
+        ),
+    )
+    orders = replace(
+        orders,
+        target=9000.0 * 1.15,
+        attainment=9876 / (9000 * 1.15),
+        status="at_risk",
+        target_detail=TargetDetail(
+            kind="growth",
+            full=9000.0 * 1.15,
+            value=9000.0 * 1.15,
+            warn=0.1,
+            growth=0.15,
+            baseline=9000.0,
+            baseline_kind="year_ago",
+            baseline_periods=(year_ago,),
+        ),
+        breakdown=Breakdown(
+            "channel",
+            (
+                BreakdownRow("门店", 5000, previous=change(4800, 5000)),
+                BreakdownRow(
+                    "拼团",
+                    900,
+                    previous=change(300, 900),
+                    anomaly=Anomaly(4.2, "up", 310, "robust_z_weekday"),
+                ),
+            ),
+        ),
+    )
+    conversion = replace(
+        conversion,
+        target=None,
+        attainment=0.8,
+        status="off_track",
+        streak=Streak("off_track", 2),
+        explanation=conversion_explanation(period),
+        target_detail=TargetDetail(
+            kind="range", full=None, value=None, warn=0.1, low=0.045, high=0.06
+        ),
+        notes=("incomplete:orders,traffic",),
+    )
+    trailing = period.complete().trailing(5)[:-1]
+    cac = replace(
+        cac,
+        target=95.0 * 0.9,
+        target_detail=TargetDetail(
+            kind="growth",
+            full=95.0 * 0.9,
+            value=95.0 * 0.9,
+            warn=0.1,
+            growth=-0.1,
+            baseline=95.0,
+            baseline_kind="trailing",
+            baseline_periods=tuple(trailing),
+        ),
+    )
+    return (gmv, orders, conversion, cac)
+
+
+def make_health_sources() -> tuple[SourceHealth, ...]:
+    """Sources with the health measures of ``kpi_cli.health`` filled in."""
+    orders, reviews = make_sources()
+    orders = replace(
+        orders,
+        complete=False,
+        time_column="paid_at",
+        key=("order_id",),
+        empty_days=(dt.date(2026, 11, 24), dt.date(2026, 11, 25)),
+        duplicate_keys=4,
+        null_key_rows=12,
+        null_key_share=12 / 600,
+        null_time_rows=0,
+        period_rows=600,
+        trailing_periods=8,
+        trailing_median_rows=1714.5,
+        volume_ratio=600 / 1714.5,
+        volume_drop=True,
+        issues=(
+            "600 row(s) in the period, 35% of the median 1714.5 of the last 8 weeks",
+        ),
+    )
+    reviews = replace(
+        reviews, sparse=True, key=("review_id",), duplicate_keys=0, null_key_rows=0
+    )
+    return (orders, reviews)
+
+
 def make_big_review(count: int = 30, lang: str = "zh") -> Review:
     """``count`` KPIs with breakdowns, for the benchmark."""
     base = make_results()
@@ -407,6 +592,9 @@ def make_big_review(count: int = 30, lang: str = "zh") -> Review:
                 Breakdown("store", rows),
                 notes=template.notes,
                 anomaly=template.anomaly,
+                # Every KPI explained and on a streak: the most the report draws.
+                streak=Streak(template.status, 3),
+                explanation=gmv_explanation(template.period),
             )
         )
     return make_review(lang, results=tuple(results))

@@ -20,11 +20,12 @@ import select
 import shutil
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_html import make_review
+from conftest_html import make_health_sources, make_insight_results, make_review
 
 from kpi_cli.atomic import write_atomic
 from kpi_cli.render_html import render_html
@@ -292,6 +293,31 @@ def test_report_in_chromium(browser: Browser, tmp_path: Path, lang: str) -> None
     assert outside == []
     # Six KPIs: summary, details, data and appendix on their own pages.
     assert 4 <= _pdf_pages(pdf) <= 12
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_insights_fit_a_phone(browser: Browser, tmp_path: Path, lang: str) -> None:
+    """Why tables, target notes, streaks and health facts stay on screen."""
+    review = make_review(lang, results=make_insight_results())
+    report = tmp_path / f"insights-{lang}.html"
+    write_atomic(report, render_html(replace(review, sources=make_health_sources())))
+    browser.events.clear()
+
+    for width in (1280, 375):
+        browser.open(report.as_uri(), width)
+        assert browser.evaluate("document.documentElement.scrollWidth") <= width
+        # Every why block, target note and health fact lies inside the page.
+        right = browser.evaluate(
+            "Math.max(...[...document.querySelectorAll("
+            "'.why, .target-info li, .source-facts > div, .attention-why, .streak'"
+            ")].map(e => e.getBoundingClientRect().right))"
+        )
+        assert 0 < right <= width
+        shot = tmp_path / f"insights-{lang}-{width}.png"
+        browser.screenshot(shot)
+        _keep(shot)
+
+    assert browser.problems() == []
 
 
 def test_chart_scales_on_phone(browser: Browser, tmp_path: Path) -> None:

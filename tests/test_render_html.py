@@ -6,17 +6,31 @@ import datetime as dt
 import os
 import re
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from bs4 import BeautifulSoup
-from conftest_html import SCRIPT_KEY, make_results, make_review
+from conftest_html import (
+    PERIOD,
+    SCRIPT_KEY,
+    make_health_sources,
+    make_insight_results,
+    make_results,
+    make_review,
+    trend,
+)
 
 from kpi_cli import formatting as f
 from kpi_cli.atomic import expand_out, slug, write_atomic
 from kpi_cli.errors import TemplateError, UsageError
+from kpi_cli.periods import parse_period
 from kpi_cli.render_html import render_html
-from kpi_cli.review_model import Change
+from kpi_cli.review import run_review
+from kpi_cli.review_model import Breakdown, BreakdownRow, Change, TargetDetail
+from kpi_cli.sample import generate
+from kpi_cli.scaffold import create_project
 
 
 def soup_of(html: str) -> BeautifulSoup:
@@ -470,3 +484,356 @@ def test_negative_base_is_flagged(lang: str) -> None:
 
     assert "+150.0%" in text_of(change)
     assert change.select_one(".change-warning")
+
+
+# --- what the review knows besides the numbers ---------------------------------
+# Expected strings are worked by hand from the objects in conftest_html.
+
+
+@pytest.fixture(scope="module")
+def insight(lang: str) -> BeautifulSoup:
+    review = replace(
+        make_review(lang, results=make_insight_results()),
+        sources=make_health_sources(),
+    )
+    return soup_of(render_html(review))
+
+
+def test_growth_target_is_a_formula(insight, lang: str) -> None:
+    basis = text_of(insight.select_one("#kpi-orders .target-basis"))
+    trailing = text_of(insight.select_one("#kpi-cac .target-basis"))
+
+    # 9,000 a year ago, +15% -> 10,350; CAC: mean of 4 weeks 95, -10% -> 85.50.
+    if lang == "zh":
+        assert basis == "目标 = 去年同期（2025-W48）9,000 × (1 + 15.0%)"
+        assert trailing == (
+            "目标 = 近 4 期均值（2026-W44 – 2026-W47）¥95.00 × (1 − 10.0%)"
+        )
+    else:
+        assert basis == "target = same week last year (2025-W48) 9,000 + 15.0%"
+        assert trailing == (
+            "target = mean of the last 4 weeks (2026-W44 – 2026-W47) ¥95.00 − 10.0%"
+        )
+    figures = insight.select_one("#kpi-orders .figures")
+    assert "10,350" in text_of(figures)
+    assert "¥85.50" in text_of(insight.select_one("#kpi-cac .figures"))
+
+
+def test_growth_target_without_baseline_says_so(lang: str) -> None:
+    orders = make_insight_results()[1]
+    detail = replace(orders.target_detail, baseline=None, full=None, value=None)
+    result = replace(orders, target=None, target_detail=detail, status="no_target")
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    basis = text_of(page.select_one("#kpi-orders .target-basis"))
+
+    assert basis == (
+        "目标 = 去年同期（2025-W48） × (1 + 15.0%)：基期没有数据，本期无目标"
+        if lang == "zh"
+        else "target = same week last year (2025-W48) + 15.0%: the baseline has "
+        "no value, so there is no target this period"
+    )
+
+
+def test_range_target_is_min_to_max(insight, lang: str) -> None:
+    figures = insight.select_one("#kpi-conversion .figures")
+    card = insight.select_one('#summary .card[href="#kpi-conversion"]')
+    attention = insight.select_one("#attention .attention-item.status-off_track")
+
+    assert "4.50%–6.00%" in text_of(figures)
+    assert "4.50%–6.00%" in text_of(card)
+    assert attention is not None
+
+
+def test_range_target_in_a_breakdown_row(lang: str) -> None:
+    conversion = make_insight_results()[2]
+    row_detail = TargetDetail(kind="range", full=None, value=None, warn=0.1, low=0.02)
+    rows = (
+        BreakdownRow("直播", 0.018, None, 0.9, "at_risk", target_detail=row_detail),
+    )
+    result = replace(conversion, breakdown=Breakdown("channel", rows))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    cells = [text_of(c) for c in page.select("#kpi-conversion .breakdown tbody td")]
+
+    assert cells[1] == "2.00%–…"
+
+
+def test_pacing_of_a_partial_period(lang: str) -> None:
+    partial = PERIOD.cut(3)
+    gmv = make_results(partial)[0]
+    # 3 of 7 days: pace target 70,000 x 3/7 = 30,000; 25,000 so far projects
+    # to 25,000 x 7/3 = 58,333.33.
+    detail = TargetDetail(
+        "value", 70000.0, 70000 * 3 / 7, 0.05, share=3 / 7, pacing="linear"
+    )
+    paced = replace(
+        gmv,
+        value=Decimal(25000),
+        target=detail.value,
+        target_detail=detail,
+        projected=Decimal(25000) * 7 / 3,
+    )
+    last_year = replace(
+        detail, share=0.4, pacing="last_year", value=28000.0
+    )  # 40% of last year's week was in by day 3
+    curve = replace(paced, target=28000.0, target_detail=last_year)
+    pages = [
+        soup_of(render_html(replace(make_review(lang, results=(r,)), period=partial)))
+        for r in (paced, curve)
+    ]
+    linear, by_curve = (text_of(p.select_one("#kpi-gmv .target-pace")) for p in pages)
+
+    if lang == "zh":
+        assert linear == (
+            "◔ 进度目标 ¥30,000.00（按天线性，已过 42.9%）· "
+            "按进度预计全期 ¥58,333.33，全期目标 ¥70,000.00"
+        )
+        assert "按去年同期曲线，此时应完成 40.0%" in by_curve
+    else:
+        assert linear == (
+            "◔ pace target ¥30,000.00 (linear, 42.9% of the period elapsed) · "
+            "projected ¥58,333.33 vs full-period target ¥70,000.00"
+        )
+        assert "last year's curve, 40.0% of the total expected by now" in by_curve
+    assert "¥28,000.00" in by_curve
+
+
+def test_effective_date_and_target_change(insight, lang: str) -> None:
+    effective = text_of(insight.select_one("#kpi-gmv .target-effective"))
+    changed = text_of(insight.select_one("#kpi-gmv .target-changed"))
+    attention = text_of(insight.select_one("#attention"))
+
+    if lang == "zh":
+        assert effective == "目标自 2026年11月16日 起生效"
+        assert changed == "目标调整 ¥52,000.00 → ¥60,000.00"
+    else:
+        assert effective == "target in force since 16 Nov 2026"
+        assert changed == "target changed ¥52,000.00 → ¥60,000.00"
+    assert changed in attention
+
+
+def test_streak_next_to_the_status(insight, lang: str) -> None:
+    head = insight.select_one("#kpi-gmv .kpi-head")
+    items = insight.select("#attention .attention-item")
+    streaks = {
+        text_of(i.select_one(".attention-name").contents[0]): text_of(
+            i.select_one(".streak")
+        )
+        for i in items
+        if i.select_one(".streak")
+    }
+
+    three = "连续 3 期未达成" if lang == "zh" else "Off track 3 periods in a row"
+    two = "连续 2 期未达成" if lang == "zh" else "Off track 2 periods in a row"
+    assert text_of(head.select_one(".streak")) == three
+    assert head.select_one(".badge") is not None
+    names = {r.id: r.kpi.name.get(lang) for r in make_insight_results()}
+    assert streaks == {names["gmv"]: three, names["conversion"]: two}
+    assert insight.select_one("#kpi-orders .streak") is None
+
+
+def test_why_block_of_an_additive_kpi(insight, lang: str) -> None:
+    why = insight.select_one("#kpi-gmv-why")
+    rows = [[text_of(c) for c in r.select("th, td")] for r in why.select("tbody tr")]
+
+    # value - own target per channel; share of the gap -7,765.82.
+    assert rows == [
+        ["直播", "−¥9,077.77", "116.9%"],
+        ["小程序", "+¥4,088.03", "−52.6%"],
+        ["社群团购", "−¥2,052.86", "26.4%"],
+    ]
+    assert text_of(why.select_one(".why-comparison")) == (
+        "对比目标：¥52,000.00 → ¥44,234.18（−¥7,765.82），按 channel 拆分"
+        if lang == "zh"
+        else "vs target: ¥52,000.00 → ¥44,234.18 (−¥7,765.82), by channel"
+    )
+    header = [text_of(h) for h in why.select("thead th")]
+    assert header[2] == ("占差额" if lang == "zh" else "Share")
+    tones = [c["class"] for c in why.select("td.contribution")]
+    assert ["tone-bad" in t for t in tones] == [True, False, True]
+
+
+def test_why_block_of_a_ratio_splits_mix_and_rate(insight, lang: str) -> None:
+    why = insight.select_one("#kpi-conversion-why")
+    rows = [[text_of(c) for c in r.select("th, td")] for r in why.select("tbody tr")]
+
+    overlap = (
+        "重叠部分（无法归属到单个值）"
+        if lang == "zh"
+        else "overlap (not attributable to one value)"
+    )
+    # Contribution = mix + rate, in percentage points of the conversion rate.
+    assert rows == [
+        ["小程序", "−0.30 pp", "75.0%", "−0.05 pp", "−0.25 pp"],
+        ["直播", "−0.15 pp", "37.5%", "−0.12 pp", "−0.03 pp"],
+        [overlap, "+0.05 pp", "−12.5%", "", ""],
+    ]
+    assert "2026-W47" in text_of(why.select_one(".why-comparison"))
+
+
+def test_attention_summarises_why(insight, lang: str) -> None:
+    summaries = [
+        " ".join(s.get_text().split())
+        for s in insight.select("#attention .attention-why")
+    ]
+
+    if lang == "zh":
+        assert summaries == [
+            "原因拆解 · 对比上期 −0.40 pp：小程序 −0.30 pp（75.0%）；"
+            "直播 −0.15 pp（37.5%）；重叠部分（无法归属到单个值） +0.05 pp（−12.5%）；"
+            "以比率效应为主",
+            "原因拆解 · 对比目标 −¥7,765.82：直播 −¥9,077.77（116.9%）；"
+            "小程序 +¥4,088.03（−52.6%）；社群团购 −¥2,052.86（26.4%）",
+        ]
+    else:
+        assert summaries == [
+            "Why · vs previous −0.40 pp: 小程序 −0.30 pp (75.0%); "
+            "直播 −0.15 pp (37.5%); overlap (not attributable to one value) "
+            "+0.05 pp (−12.5%); mostly rate, not mix",
+            "Why · vs target −¥7,765.82: 直播 −¥9,077.77 (116.9%); "
+            "小程序 +¥4,088.03 (−52.6%); 社群团购 −¥2,052.86 (26.4%)",
+        ]
+    # Off track first, by id: conversion, then gmv.
+    links = [a["href"] for a in insight.select("#attention .attention-why a")]
+    assert links == ["#kpi-conversion-why", "#kpi-gmv-why"]
+
+
+def test_anomalies_read_in_words(insight, lang: str) -> None:
+    vanished = text_of(insight.select_one("#kpi-gmv .row-anomaly"))
+    weekday = text_of(insight.select_one("#kpi-orders .row-anomaly"))
+
+    if lang == "zh":
+        assert vanished == (
+            "⚑ 本期消失：此前各期都有数据，本期没有 · 常态基准 ¥8,205.48 · 偏离分数 3.5"
+        )
+        assert (
+            weekday == "⚑ 异常偏高 · 常态基准 310 · 偏离分数 4.2 · 对比此前几周的同一天"
+        )
+    else:
+        assert vanished == (
+            "⚑ vanished: present in every earlier period, none now · "
+            "usual level ¥8,205.48 · score 3.5"
+        )
+        assert weekday == (
+            "⚑ Unusually high · usual level 310 · score 4.2 · "
+            "against the same weekday of earlier weeks"
+        )
+    assert "robust_z" not in insight.get_text()
+
+
+def test_breakdown_without_targets_has_no_target_columns(insight) -> None:
+    plain = insight.select_one("#kpi-orders .breakdown table")
+    targeted = insight.select_one("#kpi-gmv .breakdown table")
+
+    assert len(plain.select("thead th")) == 3
+    assert all(len(r.select("td")) == 2 for r in plain.select("tbody tr"))
+    assert plain.select(".badge") == []
+    assert len(targeted.select("thead th")) == 6
+
+
+def test_coded_notes_are_words(insight, lang: str) -> None:
+    notes = text_of(insight.select_one("#kpi-conversion .notes"))
+
+    assert notes.endswith(
+        "数据源 orders、traffic 数据不完整：本期不判为未达成或有风险"
+        if lang == "zh"
+        else "incomplete data in orders, traffic: this KPI is not called off "
+        "track or at risk this period"
+    )
+    assert "incomplete:orders" not in insight.get_text()
+
+
+def test_data_section_shows_health_and_dependents(insight, lang: str) -> None:
+    orders = insight.select("#data .source")[0]
+    facts = {
+        text_of(d.select_one("dt")): text_of(d.select_one("dd"))
+        for d in orders.select(".source-facts > div")
+    }
+    flagged = [text_of(d.select_one("dt")) for d in orders.select(".fact-flagged")]
+
+    if lang == "zh":
+        assert facts["无数据的天"] == "⚠ 2 天：11月24日、11月25日"
+        assert facts["重复主键的行"] == "⚠ 4"
+        assert facts["缺主键的行"] == "⚠ 12（2.0%）"
+        # 600 / 1,714.5 = 35.0%
+        assert facts["行数 / 近 8 期中位数"] == "⚠ 35.0%（中位数 1,714.5）"
+        assert facts["时间列"] == "paid_at"
+        assert len(flagged) == 4
+    else:
+        assert facts["Days without rows"] == "⚠ 2: 24 Nov, 25 Nov"
+        assert facts["Rows vs median of last 8 weeks"] == "⚠ 35.0% (median 1,714.5)"
+    # The KPIs that read the source, with their status; the source is
+    # incomplete, so the report says what that does to them.
+    links = orders.select(".depends-kpi")
+    assert [a["href"] for a in links] == ["#kpi-gmv"]
+    assert text_of(links[0].select_one(".badge")) == (
+        f"{f.status_symbol('off_track')} {f.status_label('off_track', lang)}"
+    )
+    assert orders.select_one(".depends-note") is not None
+    reviews = insight.select("#data .source")[1]
+    assert reviews.select_one(".source-sparse") is not None
+    assert reviews.select_one(".fact-flagged") is None
+
+
+def test_chart_top_tick_covers_the_largest_value(lang: str) -> None:
+    orders = make_results()[1]
+    # 0..171 in steps of 50: the top tick must be 200, not 150.
+    result = replace(orders, trend=trend([150, 155, 160, 171], None))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    svg = page.select_one("#kpi-orders svg.trend")
+    tops = [float(r["y"]) for r in svg.select(".bars rect")]
+
+    assert [text_of(t) for t in svg.select(".y-labels text")][-1] == "200"
+    assert min(tops) >= 18.0  # the plot's top edge
+
+
+# --- a real review: the sample shop whose live channel collapsed ---------------
+
+
+@pytest.fixture(scope="module")
+def collapsed(tmp_path_factory: pytest.TempPathFactory):
+    project = create_project(
+        tmp_path_factory.mktemp("collapse") / "shop", language="zh"
+    )
+    generate(project.data_dir, anomaly="live_collapse")
+    review = run_review(project, parse_period("2026-W48"))
+
+    return project.data_dir / "orders.csv", review
+
+
+def test_real_why_block_matches_sql_over_the_export(collapsed, lang: str) -> None:
+    orders_csv, review = collapsed
+    page = soup_of(render_html(review, lang=lang))
+    # Paid orders per channel, W48 minus W47, straight from the raw export.
+    deltas = dict(
+        duckdb.sql(
+            "SELECT 渠道, count(*) FILTER (WHERE 付款时间 >= '2026-11-23' "
+            "AND 付款时间 < '2026-11-30') - count(*) FILTER (WHERE "
+            "付款时间 >= '2026-11-16' AND 付款时间 < '2026-11-23') "
+            f"FROM read_csv('{orders_csv}', all_varchar = true) GROUP BY 1"
+        ).fetchall()
+    )
+    total = sum(deltas.values())
+    top = sorted(deltas.items(), key=lambda kv: -abs(kv[1]))[:3]
+    why = page.select_one("#kpi-orders-why")
+    rows = [[text_of(c) for c in r.select("th, td")] for r in why.select("tbody tr")]
+
+    assert rows == [
+        [
+            key,
+            f.format_change(delta, "count", lang=lang),
+            f.format_pct(delta / total, lang=lang, signed=False),
+        ]
+        for key, delta in top
+    ]
+    assert top[0][0] == "直播"
+    summary = text_of(page.select_one('#attention a[href="#kpi-orders-why"]').parent)
+    assert f"直播 {f.format_change(top[0][1], 'count', lang=lang)}" in summary
+    # The collapsed channel is flagged in the GMV breakdown, in words.
+    live = next(
+        r
+        for r in page.select("#kpi-gmv .breakdown tbody tr")
+        if text_of(r.select_one("th.key").contents[0]) == "直播"
+    )
+    assert text_of(live.select_one(".row-anomaly")).startswith(
+        "⚑ 异常偏低" if lang == "zh" else "⚑ Unusually low"
+    )
