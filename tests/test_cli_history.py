@@ -23,6 +23,16 @@ def shop(sample_project: Path, tmp_path: Path) -> Path:
     target = tmp_path / "shop"
     # Without .kpi: other tests' reviews of the shared project record history.
     shutil.copytree(sample_project, target, ignore=shutil.ignore_patterns(".kpi"))
+    # Pin the targets these tests reason about, whatever the pack's tuning.
+    toml = target / "kpi.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = re.sub(
+        r'(id = "gmv"[^\[]*?\[kpis\.target\]\nvalue = )\d+', r"\g<1>52000", text
+    )
+    text = re.sub(
+        r'(id = "orders"[^\[]*?\[kpis\.target\]\nvalue = )\d+', r"\g<1>330", text
+    )
+    toml.write_text(text, encoding="utf-8")
     return target
 
 
