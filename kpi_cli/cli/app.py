@@ -29,8 +29,9 @@ from kpi_cli.errors import (
 )
 
 EXIT_CODES_HELP = (
-    f"Exit codes: {EXIT_OK} success; {EXIT_FAILED} the run failed, or KPIs matched "
-    f"--fail-on; {EXIT_USAGE} bad usage, project file or project SQL; {EXIT_DATA} "
+    f"Exit codes: {EXIT_OK} success; {EXIT_FAILED} the run failed, KPIs matched "
+    f"--fail-on, lint found a failed SMART check or check found a data issue; "
+    f"{EXIT_USAGE} bad usage, project file or project SQL; {EXIT_DATA} "
     f"data error (an export cannot be read or parsed); {EXIT_DELIVERY} the report "
     f"could not be delivered; {EXIT_LOCKED} another run holds the history lock."
 )
