@@ -12,8 +12,8 @@ Rules, each tested with hand-worked values:
 - status: on_track when attainment >= 1; at_risk when within the warn band
   (attainment >= 1 - warn); off_track otherwise; no_target without a target
   for the period's grain; no_data without a value.
-- A target set for one grain applies only to periods of that grain. For a
-  partial period, an additive KPI's target is prorated by elapsed days.
+- Which target applies to a period (grain, effective date, growth over a
+  baseline, pacing of a partial period) is decided in ``kpi_cli.targets``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kpi_cli.config import KpiSettings
 from kpi_cli.periods import Period
 from kpi_cli.review_model import Change, Status
 
@@ -47,24 +46,6 @@ def _mixed_delta(value: Any, base: Any) -> Any:
         return Decimal(str(value)) - Decimal(str(base))
 
     return value - base
-
-
-def target_for(kpi: KpiSettings, period: Period) -> float | None:
-    """The KPI's target for ``period``, or None when none applies.
-
-    A target applies only to periods of the grain it was set for; a range
-    period (START..END) has no target. Partial periods get a prorated target
-    for additive KPIs.
-    """
-    target = kpi.target
-    if target is None or target.value is None:
-        return None
-    if period.grain != (target.grain or kpi.grain):
-        return None
-    if period.is_partial and kpi.is_additive:
-        return target.value * period.days / period.full_days
-
-    return target.value
 
 
 def attainment(value: Any, target: float | None, direction: str) -> float | None:
