@@ -6,6 +6,11 @@ geometry. The Jinja templates in ``report_templates/`` only arrange them, so
 a project can restyle or reorder the report without re-deriving numbers, and
 all formatting stays in ``kpi_cli.formatting``.
 
+Known limit: the issue sentences of sources come from the loader and
+``kpi_cli.health`` in English and are shown as they are in a Chinese report
+too; the measures beside them (empty days, duplicate keys, volume) are
+localised, so a reader of either language gets the facts.
+
 Templates are looked up in the project's ``report_templates/`` folders first,
 then in the built-in ones; the built-ins are also reachable as
 ``builtin/NAME`` so an override can extend the template it replaces.
@@ -923,7 +928,13 @@ def _paren(text: str, lang: str) -> str:
 
 
 def _why(result: KpiResult, fmt: Formatter, t: dict[str, str]) -> WhyView | None:
-    """The explanation of an off-track KPI: the comparison and top contributors."""
+    """The explanation of an off-track KPI: the comparison and top contributors.
+
+    Shares are shown as computed: when the total change is small (one order
+    fewer than last week), a channel's share can read 1,600% with another at
+    −1,200%; the contributions beside them, in the KPI's unit, keep that in
+    proportion, and hiding the shares would hide which way each part pulled.
+    """
     found = result.explanation
     if found is None or not found.contributions:
         return None

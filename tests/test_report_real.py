@@ -105,7 +105,8 @@ def test_breakdown_rows_show_the_json_values(reviewed) -> None:
     for kpi, article in zip(data["kpis"], soup.select("article.kpi"), strict=True):
         if kpi["breakdown"] is None:
             continue
-        table = article.select_one("table")
+        # The breakdown's table, not the "why" table an off-track KPI also has.
+        table = article.select_one(".breakdown table")
         assert table is not None, kpi["id"]
         # The key cell may also carry an anomaly note after the key itself.
         rows = {next(tr.th.stripped_strings): tr for tr in table.select("tbody tr")}
