@@ -16,7 +16,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from kpi_cli.errors import UsageError
+from kpi_cli.errors import OutputError, UsageError
 
 PLACEHOLDERS = ("project", "period", "format", "date")
 # Characters that are unsafe or awkward in file names on Windows, macOS or Linux.
@@ -32,9 +32,21 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     removed and a previous ``path`` is left untouched.
 
     Raises:
-        OSError: when the folder or file cannot be written.
+        OutputError: when the folder or file cannot be written.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        _write(path, data)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise OutputError(
+            f"cannot write {path}: {reason}; choose a writable path for the output"
+        ) from e
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(21, "it is a folder, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=".tmp", dir=path.parent

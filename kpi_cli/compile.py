@@ -15,10 +15,12 @@ Model columns of those two names are therefore shadowed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # (period index, dimension or None for the total, dimension value) -> {kpi id: value}
 Results = dict[tuple[int, str | None, Any], dict[str, Any]]
+# A placeholder period, so one KPI's query can be bound alone to find errors.
+_ANY_PERIOD = (Period("day", dt.date(2000, 1, 1), dt.date(2000, 1, 1)),)
 # Results key of each measure's value over no rows at all (count -> 0, sum -> NULL).
 EMPTY = (-1, None, None)
 
@@ -148,10 +152,11 @@ def execute(con: duckdb.DuckDBPyConnection, query: Query) -> Results:
     except (duckdb.ConversionException, duckdb.InvalidInputException) as e:
         raise DataError(f"model {query.model!r}: {duckdb_message(e)}") from e
     except duckdb.Error as e:
-        raise QueryError(_explain_failure(query, e)) from e
+        raise QueryError(_explain_failure(con, query, e)) from e
+    _check_numeric(query, names, rows)
     log.info(
         "computed %d KPI(s) over %s in %.3fs",
-        len(query.kpis),
+        len([k for k in query.kpis if not k.id.startswith("__")]),
         query.model,
         time.perf_counter() - started,
     )
@@ -171,11 +176,45 @@ def execute(con: duckdb.DuckDBPyConnection, query: Query) -> Results:
     return results
 
 
-def _explain_failure(query: Query, error: duckdb.Error) -> str:
-    ids = ", ".join(k.id for k in query.kpis)
+def _check_numeric(query: Query, names: list[str], rows: list[tuple]) -> None:
+    """A measure must give a number; text or dates would fail later, obscurely."""
+    for kpi in query.kpis:
+        column = names.index(kpi.id)
+        for row in rows:
+            value = row[column]
+            if value is not None and not isinstance(value, int | float | Decimal):
+                raise QueryError(
+                    f"{_who(kpi)}: the measure {kpi.measure!r} returns "
+                    f"{type(value).__name__} values such as {str(value)[:40]!r}; "
+                    "a measure must return a number"
+                )
+
+
+def _who(kpi: KpiSettings) -> str:
+    # Helper measures added for explanations are named after the KPI they serve.
+    if kpi.id.startswith("__"):
+        return f"KPI {kpi.id.rsplit('_', 1)[-1]!r} (its numerator or denominator)"
+    return f"KPI {kpi.id!r}"
+
+
+def _explain_failure(
+    con: duckdb.DuckDBPyConnection, query: Query, error: duckdb.Error
+) -> str:
+    """Name the KPI whose measure, filter or dimension breaks the query."""
     message = duckdb_message(error)
+    where = f"model {query.model!r}, time column {query.time_column!r}"
+    for kpi in query.kpis:
+        alone = build(query.model, query.time_column, query.filter, (kpi,), _ANY_PERIOD)
+        try:
+            con.execute(f"SELECT * FROM ({alone.sql}) LIMIT 0", list(alone.params))
+        except duckdb.Error as own:
+            return (
+                f"{_who(kpi)} over {where}: {duckdb_message(own)}; check its "
+                "measure, filter and dimension (kpi sql KPI shows the query)"
+            )
+    ids = ", ".join(k.id for k in query.kpis if not k.id.startswith("__"))
+
     return (
-        f"KPI(s) {ids} over model {query.model!r} (time column "
-        f"{query.time_column!r}): {message}; check each KPI's measure, filter, "
-        "dimension and time_column (kpi sql KPI shows the query)"
+        f"KPI(s) {ids} over {where}: {message}; check the filter and time_column "
+        "(kpi sql KPI shows the query)"
     )

@@ -14,6 +14,7 @@ EXIT_USAGE = 2  # bad command line, project file or project SQL
 EXIT_DATA = 3  # an export could not be read or parsed
 EXIT_DELIVERY = 4  # the report was written but could not be delivered
 EXIT_LOCKED = 5  # another run holds the project's history lock
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C / SIGINT, as shells report it
 
 
 class KpiError(Exception):
@@ -62,6 +63,13 @@ class TemplateError(KpiError):
 
     exit_code = EXIT_USAGE
     title = "Template error"
+
+
+class OutputError(KpiError):
+    """A report or history file cannot be written where it was asked for."""
+
+    exit_code = EXIT_FAILED
+    title = "Output error"
 
 
 class DeliveryError(KpiError):

@@ -175,8 +175,14 @@ def locked(path: Path, *, timeout: float | None = None) -> Iterator[None]:
     """
     timeout = LOCK_TIMEOUT if timeout is None else timeout
     target = lock_path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise HistoryError(
+            f"cannot write the history beside {path}: {e.strerror}; make the "
+            "folder writable, set [project] history elsewhere, or pass --no-history"
+        ) from e
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -126,6 +126,11 @@ def _create_view(con: duckdb.DuckDBPyConnection, model: Model) -> None:
 def duckdb_message(error: Exception) -> str:
     """DuckDB's message without the blank lines and the repeated SQL text."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    kept = [line for line in lines if not line.startswith("LINE ")][:3]
+    # The SQL excerpt and its caret marker mean nothing without the SQL shown.
+    kept = [
+        line
+        for line in lines
+        if not line.startswith("LINE ") and line.strip("^ ") != ""
+    ][:3]
 
     return " ".join(kept) if kept else type(error).__name__

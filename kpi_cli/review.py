@@ -23,7 +23,7 @@ from kpi_cli import compile as compiler
 from kpi_cli.config import KpiSettings
 from kpi_cli.errors import ConfigError, PeriodError
 from kpi_cli.health import distrust, source_health
-from kpi_cli.periods import Period, last_complete, parse_period
+from kpi_cli.periods import Period, containing, last_complete, parse_period
 from kpi_cli.project import Project
 from kpi_cli.review_model import (
     Breakdown,
@@ -106,10 +106,13 @@ def choose_period(
     today: dt.date | None = None,
     as_of: dt.date | None = None,
 ) -> Period:
-    """The period to review: ``text`` or the last complete one, cut at ``as_of``.
+    """The period to review: ``text`` or a default, cut at ``as_of``.
 
-    Without ``as_of``, a period that has not ended is cut after yesterday
-    (data for today is still arriving), or after today if it starts today.
+    Without ``text``, the default is the period containing ``as_of`` (the
+    period to date), or without ``as_of`` the last complete period before
+    today. Without ``as_of``, a period that has not ended is cut after
+    yesterday (data for today is still arriving), or after today if it starts
+    today.
 
     Raises:
         PeriodError: unreadable text, or a period that starts after ``as_of``.
@@ -117,11 +120,12 @@ def choose_period(
     settings = project.settings.project
     today = today or today_in(project)
     week_start = settings.week_start_index
-    period = (
-        parse_period(text, week_start)
-        if text
-        else last_complete(settings.grain, today, week_start)
-    )
+    if text:
+        period = parse_period(text, week_start)
+    elif as_of:
+        period = containing(settings.grain, as_of, week_start)
+    else:
+        period = last_complete(settings.grain, today, week_start)
     cutoff = as_of or max(today - dt.timedelta(days=1), min(period.start, today))
     if period.start > cutoff:
         raise PeriodError(
@@ -298,6 +302,19 @@ def _covered(period: Period, sources: Sequence[SourceInfo], sparse: set[str]) ->
     return True
 
 
+def _starts_late(
+    period: Period, sources: Sequence[SourceInfo], sparse: set[str]
+) -> bool:
+    """Whether a (non-sparse) source's data begins inside the period."""
+    return any(
+        info.time_column is not None
+        and info.name not in sparse
+        and info.first is not None
+        and period.start < info.first.date() <= period.end
+        for info in sources
+    )
+
+
 def _zero_like(kpi: KpiSettings) -> Any:
     return Decimal(0) if kpi.unit == "currency" else 0
 
@@ -361,6 +378,15 @@ def _evaluate(
         notes.append(f"target_grain:{targets.grain_of(kpi, entry)}")
 
     previous, year_ago = period.previous(), period.year_ago()
+
+    def base_of(p: Period) -> Any:
+        # The exports may start inside a comparison period, or the shop simply
+        # sold nothing on its first days: rows cannot tell which, so the value
+        # stands and a note warns the reader that the base may be partial.
+        if _starts_late(p, infos, sparse):
+            notes.append(f"partial_base:{p.label}")
+        return value_of(p)
+
     trend = tuple(
         TrendPoint(p, value_of(p), _target_value(kpi, p, value_of))
         for p in period.trailing(session.project.settings.project.trend_periods)
@@ -373,8 +399,8 @@ def _evaluate(
         target=target,
         attainment=achieved,
         status=state,
-        previous=evaluate.change(value, value_of(previous), previous),
-        year_ago=evaluate.change(value, value_of(year_ago), year_ago),
+        previous=evaluate.change(value, base_of(previous), previous),
+        year_ago=evaluate.change(value, base_of(year_ago), year_ago),
         trend=trend,
         breakdown=distrust(
             _breakdown(kpi, period, periods, index, results, value_of), incomplete
@@ -409,7 +435,13 @@ def _breakdown(
     if dimension is None:
         return None
     pids = {index[(p.start, p.end)] for p in periods}
-    keys = {key for (pid, dim, key) in results if dim == dimension and pid in pids}
+    # Only this KPI's own rows: other queries over the same dimension (another
+    # filter, say) hold keys this KPI never saw.
+    keys = {
+        key
+        for (pid, dim, key), values in results.items()
+        if dim == dimension and pid in pids and kpi.id in values
+    }
     entry = targets.entry_for(kpi, period)
     keys |= set(entry.by) if entry else set()
     previous = period.previous()

@@ -57,6 +57,10 @@ def create_project(
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".kpi-init-", dir=target.parent))
+    # mkdtemp makes the folder private (0700); a project gets the usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         _fill(staging, name or target.name, language)
         if target.exists():

@@ -230,6 +230,9 @@ def test_09_percent_change_from_zero_is_unknown(tmp_path: Path) -> None:
 
     # No inf or NaN anywhere: JSON would not even serialise them strictly.
     json.dumps(result, allow_nan=False)
+    # The orders begin on Tuesday 2025-03-04, inside the previous week: its
+    # value stands, with a note that it may be partial.
+    assert "partial_base:2025-W10" in gmv["notes"]
 
 
 def test_09_negative_base_divides_by_its_absolute_value(tmp_path: Path) -> None:
@@ -503,6 +506,9 @@ def test_13_lower_is_better_attainment_is_target_over_actual(tmp_path: Path) -> 
     assert channels["微信广告"]["value"] is None
     assert channels["微信广告"]["attainment"] == 0
     assert channels["微信广告"]["status"] == "off_track"
+
+    # 自然流量 is excluded by the CAC's filter, so it is no part of its breakdown.
+    assert set(channels) == {"抖音", "小红书", "微信广告"}
 
     new = rows(result, "new_customers")
     assert (new["抖音"]["value"], new["抖音"]["attainment"]) == (10, 1.25)

@@ -276,3 +276,104 @@ def test_a_failed_review_leaves_the_previous_report(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("report")] == [
         "report.json"
     ]
+
+
+def test_as_of_alone_reviews_its_period_to_date(
+    sample_project: Path, runner: CliRunner
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "-p",
+            str(sample_project),
+            "--as-of",
+            "2026-11-10",
+            "-f",
+            "json",
+            "--no-history",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    period = json.loads(result.stdout)["period"]
+    assert (period["label"], period["start"], period["end"]) == (
+        "2026-W46",
+        "2026-11-09",
+        "2026-11-10",
+    )
+    assert period["partial"] is True
+
+
+@pytest.mark.parametrize(
+    ("measure", "needles"),
+    [
+        ("sum(amountt)", ["KPI 'gmv'", "amountt"]),
+        ("string_agg(channel)", ["KPI 'gmv'", "must return a number"]),
+    ],
+    ids=["unknown-column", "text-measure"],
+)
+def test_a_broken_measure_is_named_alone(
+    sample_project: Path,
+    tmp_path: Path,
+    runner: CliRunner,
+    measure: str,
+    needles: list[str],
+) -> None:
+    project = copy_project(sample_project, tmp_path)
+    _break(project, 'measure = "sum(amount)"', f'measure = "{measure}"')
+
+    result = runner.invoke(
+        app, ["review", "-p", str(project), "--period", WEEK, "--no-history"]
+    )
+
+    assert result.exit_code == 2, result.output
+    for needle in needles:
+        assert needle in result.stderr
+    # Neither the other KPIs of the model nor internal helper measures are blamed.
+    assert "aov" not in result.stderr and "__" not in result.stderr
+
+
+def test_an_unwritable_out_is_an_output_error(
+    sample_project: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    folder = tmp_path / "taken"
+    folder.mkdir()
+
+    result = runner.invoke(
+        app,
+        [
+            "review",
+            "-p",
+            str(sample_project),
+            "--period",
+            WEEK,
+            "-f",
+            "json",
+            "-o",
+            str(folder),
+            "--no-history",
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Output error: cannot write")
+    assert list(folder.iterdir()) == []
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_ctrl_c_exits_130_without_a_traceback(
+    sample_project: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kpi_cli.review.run_review", interrupted)
+
+    result = runner.invoke(
+        app, ["review", "-p", str(sample_project), "--period", WEEK, "--no-history"]
+    )
+
+    assert result.exit_code == 130
+    assert result.stderr.startswith("Interrupted:")
+    assert "Traceback" not in result.stderr

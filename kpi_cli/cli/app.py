@@ -22,6 +22,7 @@ from kpi_cli.errors import (
     EXIT_DATA,
     EXIT_DELIVERY,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_USAGE,
@@ -56,15 +57,35 @@ class KpiGroup(TyperGroup):
                 raise
             _print_error(error.title, str(error))
             raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            _print_error("Interrupted", "stopped before finishing; nothing was written")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as error:  # an unexpected failure: still no locals shown
             if STATE.debug or _is_cli_control(error):
                 raise
+            if _is_interrupt(error):
+                _print_error(
+                    "Interrupted", "stopped before finishing; nothing was written"
+                )
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            if isinstance(error, OSError):
+                where = f" ({error.filename})" if error.filename else ""
+                _print_error("Error", f"{error.strerror or error}{where}")
+                raise typer.Exit(EXIT_FAILED) from None
             _print_error(
                 "Internal error",
                 f"{type(error).__name__}: {error} (run again with --debug for "
                 "the traceback)",
             )
             raise typer.Exit(EXIT_FAILED) from None
+
+
+def _is_interrupt(error: Exception) -> bool:
+    """DuckDB turns Ctrl-C during a query into its own exception."""
+    name = type(error).__name__
+    return name == "InterruptException" or (
+        isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
+    )
 
 
 def _is_cli_control(error: Exception) -> bool:

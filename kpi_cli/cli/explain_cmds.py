@@ -16,6 +16,7 @@ from kpi_cli.cli.app import (
     ProjectOpt,
     app,
     parse_date,
+    stdout_console,
 )
 
 
@@ -37,9 +38,8 @@ TextFormatOpt = Annotated[
 
 
 def _print(renderable: Any) -> None:
-    from rich.console import Console
 
-    Console().print(renderable)
+    stdout_console().print(renderable)
 
 
 @app.command()

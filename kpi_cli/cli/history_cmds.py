@@ -15,6 +15,7 @@ from kpi_cli.cli.app import (
     OutputFormat,
     ProjectOpt,
     app,
+    stdout_console,
 )
 
 
@@ -84,14 +85,13 @@ def history(
 
 
 def _print_history(loaded: object, items: list, *, single: bool) -> None:
-    from rich.console import Console
 
     from kpi_cli.render_terminal import history_periods_table, history_table
 
     settings = loaded.settings  # type: ignore[attr-defined]
     lang, currency = settings.project.language, settings.project.currency
     kpis = {k.id: k for k in settings.kpis}
-    console = Console()
+    console = stdout_console()
     if single:
         item = items[0]
         kpi = kpis.get(item.kpi_id)
