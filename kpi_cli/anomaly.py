@@ -14,19 +14,38 @@ The rule, applied to each KPI of a review and to each value of its breakdown:
   noise into alarms, and for counts also at ``0.6745 * sqrt(max(m, 1))``
   (Poisson noise: a channel with a handful of orders a week varies by about
   the square root of that). A value is flagged when ``|z| >= threshold``.
-- A breakdown value that had rows in every baseline period and has none
-  now (no value, or zero for a sum or count) is flagged as ``vanished``
-  with a score of at least the threshold, whatever its noise.
-- Fewer than ``min_history`` known baseline values, or a baseline median and
-  MAD both zero for a non-count KPI, give no judgement.
+- A breakdown value that had rows in every available baseline period (one
+  the data covers: the KPI as a whole has a value there; at least one) and
+  has none now (no value, or zero for a sum or count) is flagged as
+  ``vanished`` with a score of at least the threshold, whatever its noise.
+- A baseline median and MAD both zero for a non-count KPI give no judgement.
 
-``score`` in an ``Anomaly`` is ``|z|``; ``direction`` says up or down and
-``baseline`` is the median.
+Short history (fewer than ``min_history`` known baseline values: a new shop,
+a new export) falls back to the change rule, method ``change``, against the
+latest available baseline period (the previous period, or the same weekday
+last week at day grain):
+
+- a sum or count that vanished is flagged if its previous value was at least
+  ``min_share`` of the KPI's previous total (a channel with a handful of
+  sales vanishing is not news);
+- otherwise a value is flagged when ``|change| / |previous| >= change_pct``
+  and ``|change| >= change_share * |previous total|``; a value that was zero
+  or absent before (new) has no percentage change and is not judged.
+
+``score`` in an ``Anomaly`` is ``|z|`` (for ``change``, the absolute change
+as a share of the previous value: 1.0 for a vanished one); ``direction``
+says up or down and ``baseline`` is the median (for ``change``, the
+previous value).
 
 Known limit: ratios get no noise floor for small denominators, so the AOV of
 a channel down to five orders, or the cost per customer of a channel with
 two new customers, can be flagged for sampling noise alone; a floor would
 need each ratio's denominator, which only ``kpi explain`` computes today.
+
+Known limit: with short history, breakdown values of ratios are not judged at
+all (a share of the KPI's total says nothing about a channel's AOV, so a tiny
+channel would alarm on every swing); the sums and counts of the same channel
+carry the alarm. Counts get no Poisson floor in the change rule either.
 """
 
 from __future__ import annotations
@@ -163,11 +182,27 @@ def judge(
     settings: AnomalySettings,
     *,
     method: str = "robust_z",
+    totals: Sequence[Any] | None = None,
 ) -> Anomaly | None:
-    """The anomaly of ``value`` against ``history`` (values of the baseline)."""
+    """The anomaly of ``value`` against ``history`` (values of the baseline).
+
+    ``totals`` are the KPI's own values over the same baseline periods when
+    ``value`` is one breakdown value; None when judging the KPI itself. A
+    period whose total is None is one the data does not cover. Returns None
+    when nothing is unusual or there is too little to judge by.
+    """
+    part = totals is not None
+    totals = history if totals is None else totals
+    # Only a value present in EVERY covered baseline period can vanish: a
+    # sparse one (an order some weeks) is absent often, and that is not news.
+    available = [(x, t) for x, t in zip(history, totals, strict=True) if t is not None]
+    gone = value is None or (kpi.is_additive and value == 0)
+    vanished = (
+        gone and bool(available) and all(x is not None and x > 0 for x, _ in available)
+    )
     known = [x for x in history if x is not None]
     if len(known) < settings.min_history:
-        return None
+        return _changed(value, available, kpi, settings, vanished=vanished, part=part)
     numbers = [float(x) for x in known]
     count = kpi.unit == "count"
     scored = robust_z(
@@ -177,11 +212,6 @@ def judge(
         count=count,
     )
     baseline = statistics.median(known)
-    # Only a value present in EVERY baseline period can vanish: a sparse one
-    # (an order some weeks) is absent often, and that is not news.
-    vanished = (value is None or (kpi.is_additive and value == 0)) and all(
-        x is not None and x > 0 for x in history
-    )
     if vanished:
         score = settings.threshold
         if value is not None and scored is not None:
@@ -194,6 +224,38 @@ def judge(
         return None
 
     return Anomaly(abs(z), "up" if z > 0 else "down", baseline, method)
+
+
+def _changed(
+    value: Any,
+    available: Sequence[tuple[Any, Any]],
+    kpi: KpiSettings,
+    settings: AnomalySettings,
+    *,
+    vanished: bool,
+    part: bool,
+) -> Anomaly | None:
+    """The short-history rule: the change against the latest covered period."""
+    if not available or (part and not kpi.is_additive):
+        return None
+    before, total = available[-1]
+    if before is None or (value is None and not vanished):
+        return None
+    scale = abs(float(total))
+    if vanished:
+        if not kpi.is_additive or float(before) < settings.min_share * scale:
+            return None
+        return Anomaly(1.0, "down", before, "change", "vanished")
+    previous = float(before)
+    # A value new since the previous period has no percentage change.
+    if previous == 0:
+        return None
+    change = float(value) - previous
+    share = abs(change) / abs(previous)
+    if share < settings.change_pct or abs(change) < settings.change_share * scale:
+        return None
+
+    return Anomaly(share, "up" if change > 0 else "down", before, "change")
 
 
 def attach(
@@ -221,9 +283,8 @@ def attach(
     method = "robust_z_weekday" if period.grain == "day" else "robust_z"
     kpi = result.kpi
 
-    total = judge(
-        result.value, [value_of(p) for p in baseline], kpi, settings, method=method
-    )
+    totals = [value_of(p) for p in baseline]
+    total = judge(result.value, totals, kpi, settings, method=method)
     breakdown = result.breakdown
     if breakdown is not None:
         rows = tuple(
@@ -235,6 +296,7 @@ def attach(
                     kpi,
                     settings,
                     method=method,
+                    totals=totals,
                 ),
             )
             for row in breakdown.rows

@@ -136,13 +136,16 @@ class SourceSettings(_Strict):
         default_factory=dict, description="DuckDB type per canonical column."
     )
     time_column: str | None = Field(None, description="Column that dates each row.")
-    time_format: str | None = Field(
+    time_format: str | list[str] | None = Field(
         None,
         description="strptime format of the time column (and other timestamp "
-        "columns) when it cannot be recognised unambiguously.",
+        "columns) when it cannot be recognised unambiguously; a list of formats "
+        "is tried in order, value by value.",
     )
-    formats: dict[str, str] = Field(
-        default_factory=dict, description="strptime format per timestamp column."
+    formats: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="strptime format per timestamp column; a list of formats is "
+        "tried in order, value by value.",
     )
     key: list[str] = Field(
         default_factory=list,
@@ -349,6 +352,25 @@ class AnomalySettings(_Strict):
         description="The MAD is never taken below this share of the baseline median, "
         "so a flat series does not alarm on noise.",
     )
+    min_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="With short history, a vanished breakdown value is flagged only "
+        "if its previous value was at least this share of the KPI's previous total.",
+    )
+    change_pct: float = Field(
+        0.3,
+        gt=0,
+        description="With short history, the change against the previous period "
+        "(as a share of the previous value) from which a value is flagged.",
+    )
+    change_share: float = Field(
+        0.05,
+        ge=0,
+        description="With short history, the absolute change must also be at least "
+        "this share of the KPI's previous total.",
+    )
     promotions: list[str] = Field(
         default_factory=list,
         description="Known promotion days left out of baselines (and not judged): "
@@ -420,9 +442,12 @@ class EmailSettings(_Strict):
     )
     user: str | None = Field(None, description="Login name, if the server needs one.")
     sender: str | None = Field(None, description="From address.")
-    subject: str = Field(
-        "{project} KPI review {period}",
-        description="Subject; may use {project}, {period}, {off_track}, {at_risk}.",
+    subject: str | None = Field(
+        None,
+        description="Subject; may use {project}, {period} (2026-W48), "
+        "{period_name} (Week 48 2026), {off_track}, {at_risk}. Unset: "
+        "'{project} KPI review · {period_name}', or in Chinese "
+        "'{project} KPI 周报 · {period_name}' (月报, 季报 … by grain).",
     )
 
     @model_validator(mode="before")
@@ -527,6 +552,16 @@ def _describe(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+# Errors whose message does not already show the offending value.
+_SHOWS_INPUT = {
+    "literal_error",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+}
+
+
 def _describe_one(raw: dict[str, Any], item: Any) -> str:
     loc = list(item["loc"])
     where = _location(raw, loc)
@@ -542,7 +577,7 @@ def _describe_one(raw: dict[str, Any], item: Any) -> str:
                 message += f"; did you mean {close[0]!r}?"
     elif item["type"] == "missing":
         message = "required field is missing"
-    elif item["type"] == "literal_error":
+    elif item["type"] in _SHOWS_INPUT:
         message += f", got {item.get('input')!r}"
 
     return f"{where}: {message}"

@@ -33,6 +33,7 @@ from kpi_cli.errors import ConfigError, DeliveryError, UsageError
 from kpi_cli.formatting import (
     format_pct,
     format_period,
+    format_period_name,
     format_value,
     status_label,
     status_symbol,
@@ -44,7 +45,20 @@ log = logging.getLogger(__name__)
 
 TlsMode = Literal["starttls", "ssl", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
-SUBJECT_FIELDS = ("project", "period", "off_track", "at_risk")
+SUBJECT_FIELDS = ("project", "period", "period_name", "off_track", "at_risk")
+# The subject when [email] sets none, in the review's language; 周报 (weekly
+# report) and its kin say the grain the way a Chinese manager's inbox expects.
+DEFAULT_SUBJECTS = {
+    "zh": "{project} KPI {report} · {period_name}",
+    "en": "{project} KPI review · {period_name}",
+}
+_REPORT_ZH = {
+    "day": "日报",
+    "week": "周报",
+    "month": "月报",
+    "quarter": "季报",
+    "year": "年报",
+}
 ENV = {
     "host": "KPI_SMTP_HOST",
     "port": "KPI_SMTP_PORT",
@@ -75,7 +89,7 @@ class SmtpSettings:
     sender: str
     user: str | None = None
     password: str | None = None
-    subject: str = "{project} KPI review {period}"
+    subject: str | None = None
     timeout: float = TIMEOUT
 
     @property
@@ -123,7 +137,8 @@ def smtp_settings(
             f"--email-to: SMTP user {user!r} is set but {PASSWORD_ENV} is not; "
             "the password is read only from the environment"
         )
-    _check_subject(table.subject)
+    if table.subject is not None:
+        _check_subject(table.subject)
     if tls == "none" and user:
         log.warning(
             "sending the SMTP password to %s:%d without TLS (tls = none)", host, port
@@ -176,11 +191,17 @@ def _check_subject(template: str) -> None:
 # The message.
 
 
-def subject_for(review: Review, template: str) -> str:
-    """The subject line: the template filled with project, period and counts."""
+def subject_for(review: Review, template: str | None = None) -> str:
+    """The subject line: the template (by default one in the review's
+    language) filled with project, period and counts."""
+    lang = review.language
+    if template is None:
+        template = DEFAULT_SUBJECTS["zh" if lang == "zh" else "en"]
     return template.format(
         project=review.project.name,
         period=review.period.label,
+        period_name=format_period_name(review.period, lang),
+        report=_REPORT_ZH.get(review.period.grain, "报告"),
         off_track=sum(k.status == "off_track" for k in review.kpis),
         at_risk=sum(k.status == "at_risk" for k in review.kpis),
     )

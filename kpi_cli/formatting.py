@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -66,6 +67,8 @@ _DEFAULT_DECIMALS = {
 NOT_AVAILABLE = {"zh": "不适用", "en": "n/a"}
 # Symbols used in every language, whatever the locale's own choice (see above).
 _FIXED_SYMBOLS = {"CNY": "¥"}
+# Empty days listed in a health sentence, as kpi_cli.health lists them.
+_DAYS_SHOWN_IN_TEXT = 10
 # Chinese large-number units, largest first: 亿 = 10^8, 万 = 10^4.
 _ZH_UNITS = ((Decimal(10) ** 8, "亿", 2), (Decimal(10) ** 4, "万", 1))
 # English compact units: only from a million up, below that full numbers read fine.
@@ -361,6 +364,20 @@ def format_period(period: Period, lang: str) -> str:
     return span
 
 
+def format_period_name(period: Period, lang: str) -> str:
+    """The period without its dates, for a subject line: 2026年第48周 /
+    Week 48 2026, 2026年11月 / November 2026; days and ranges keep their dates."""
+    if period.grain == "week":
+        year, week = period.label.split("-W")
+        return (
+            f"{year}年第{int(week)}周" if lang == "zh" else f"Week {int(week)} {year}"
+        )
+    if period.grain == "day":
+        return format_date(period.start, lang)
+
+    return format_period(period, lang)
+
+
 def _span(start: dt.date, end: dt.date, lang: str) -> str:
     if lang == "zh":
         if start.year == end.year:
@@ -373,3 +390,88 @@ def _span(start: dt.date, end: dt.date, lang: str) -> str:
         return f"{format_date(start, lang, with_year=False)} – {format_date(end, lang)}"
 
     return f"{format_date(start, lang)} – {format_date(end, lang)}"
+
+# Loader warnings arrive as English sentences (kpi_cli.sources); these two are
+# known and worded again here. Any other warning is shown as it came.
+_EMPTY_FILE = re.compile(
+    r"^(?P<file>.+) is empty \(no header, no rows\): its rows are missing from "
+    r"source '(?P<source>[^']*)'; re-export the file if it should hold data$"
+)
+_FILE_REPEATS = re.compile(
+    r"^(?P<file>.+): (?P<rows>\d+) row\(s\) repeat a key \((?P<key>[^)]*)\) "
+    r"already seen in the same file; they are kept$"
+)
+_GRAIN_ZH = {"day": "天", "week": "周", "month": "个月", "quarter": "个季度"}
+
+
+def issue_text(issue: Any, lang: str) -> str:
+    """A data-health finding or loader warning in the report language.
+
+    ``issue`` is a ``HealthIssue`` (code, English text, params) or a plain
+    English string. Returns the English text unchanged for English, and for a
+    code or loader sentence this function does not know.
+    """
+    text = issue if isinstance(issue, str) else issue.text
+    if lang != "zh":
+        return text
+    code = "loader" if isinstance(issue, str) else issue.code
+    params = {} if isinstance(issue, str) else issue.params
+    if code == "loader":
+        return _loader_zh(text)
+    if code == "stale":
+        if params["last"] is None:
+            return f"没有任何数据，本期截至 {params['period_end']}"
+        return f"数据截至 {params['last']}，早于本期结束日 {params['period_end']}"
+    if code == "empty_days":
+        days, total = params["days"], params["period_days"]
+        if len(days) == total:
+            return f"本期 {total} 天均无数据行"
+        shown = "、".join(days[:_DAYS_SHOWN_IN_TEXT])
+        more = (
+            f" 等，另有 {len(days) - _DAYS_SHOWN_IN_TEXT} 天"
+            if len(days) > _DAYS_SHOWN_IN_TEXT
+            else ""
+        )
+        return f"{total} 天中有 {len(days)} 天无数据行：{shown}{more}"
+    scope = "本期" if params.get("scope") == "period" else "该数据源"
+    if code == "duplicate_keys":
+        return (
+            f"{scope}有 {params['rows']} 行与另一行的键（{params['key']}）重复，"
+            "基于这些行的计数可能偏高"
+        )
+    if code == "null_keys":
+        share = format_pct(params["share"], lang=lang, signed=False)
+        return (
+            f"{scope} {params['of']} 行中有 {params['rows']} 行（{share}）"
+            f"缺少键（{params['key']}）"
+        )
+    if code == "null_time":
+        return f"{params['rows']} 行的时间列 {params['column']} 为空，不计入任何周期"
+    if code == "volume_drop":
+        n = params["periods"]
+        unit = _GRAIN_ZH.get(params["grain"], "个周期")
+        span = f"{n} 年" if params["grain"] == "year" else f"{n} {unit}"
+        return (
+            f"本期 {params['rows']} 行，仅为前 {span}中位数 {params['median']:g} 行的 "
+            f"{params['ratio']:.0%}；行数骤降通常意味着导出有问题，而不是业务变差"
+        )
+
+    return text
+
+
+def _loader_zh(text: str) -> str:
+    found = _EMPTY_FILE.match(text)
+    if found:
+        return (
+            f"{found['file']} 是空文件（无表头、无数据行）：数据源 "
+            f"{found['source']} 缺少其中的行；如应有数据，请重新导出该文件"
+        )
+    found = _FILE_REPEATS.match(text)
+    if found:
+        return (
+            f"{found['file']}：{found['rows']} 行的键（{found['key']}）"
+            "与同一文件中已有的行重复；这些行已保留"
+        )
+
+    return text
+

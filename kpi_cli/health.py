@@ -43,7 +43,7 @@ from kpi_cli.errors import EXIT_FAILED, DataError, KpiError
 from kpi_cli.parsing import quote_ident
 from kpi_cli.periods import Period
 from kpi_cli.project import Project
-from kpi_cli.review_model import Breakdown, SourceHealth
+from kpi_cli.review_model import Breakdown, HealthIssue, SourceHealth
 from kpi_cli.sources import SourceInfo
 
 log = logging.getLogger(__name__)
@@ -308,15 +308,21 @@ def _judge(
     counts: _Counts,
 ) -> SourceHealth:
     """Turn a source's counts into its health: flags, shares and sentences."""
-    issues = list(info.warnings)
+    issues = [HealthIssue("loader", w) for w in info.warnings]
     stale = bool(
         info.time_column
         and not source.sparse
         and (info.last is None or info.last.date() < period.end)
     )
     if stale:
-        reach = info.last.date().isoformat() if info.last else "nothing"
-        issues.append(f"data ends {reach}, before the period ends {period.end}")
+        reach = info.last.date().isoformat() if info.last else None
+        issues.append(
+            HealthIssue(
+                "stale",
+                f"data ends {reach or 'nothing'}, before the period ends {period.end}",
+                {"last": reach, "period_end": period.end.isoformat()},
+            )
+        )
     # A zero-byte file is a failed export: which days it should have held is
     # unknown, so no period of the source can be trusted as complete.
     failed = any(f.state == "empty" for f in info.files)
@@ -326,39 +332,82 @@ def _judge(
         last = info.last.date() if info.last else None
         known = [d for d in counts.empty_days if last is not None and d <= last]
         if known:
-            issues.append(_empty_days_sentence(known, period))
+            issues.append(
+                HealthIssue(
+                    "empty_days",
+                    _empty_days_sentence(known, period),
+                    {
+                        "days": [d.isoformat() for d in known],
+                        "period_days": period.days,
+                    },
+                )
+            )
 
     key_label = ", ".join(source.key)
     scoped = "in the period" if info.time_column else "in the source"
     scope_rows = counts.period_rows if info.time_column else info.rows
+    scope = "period" if info.time_column else "source"
     if counts.duplicate_keys:
         issues.append(
-            f"{counts.duplicate_keys} row(s) {scoped} repeat a key ({key_label}) "
-            "of another row; counts over them may be inflated"
+            HealthIssue(
+                "duplicate_keys",
+                f"{counts.duplicate_keys} row(s) {scoped} repeat a key ({key_label}) "
+                "of another row; counts over them may be inflated",
+                {"rows": counts.duplicate_keys, "key": key_label, "scope": scope},
+            )
         )
     null_key_share = None
     if counts.null_key_rows is not None and scope_rows:
         null_key_share = counts.null_key_rows / scope_rows
     if counts.null_key_rows:
         issues.append(
-            f"{counts.null_key_rows} of {scope_rows} row(s) {scoped} "
-            f"({null_key_share:.1%}) have no key ({key_label})"
+            HealthIssue(
+                "null_keys",
+                f"{counts.null_key_rows} of {scope_rows} row(s) {scoped} "
+                f"({null_key_share:.1%}) have no key ({key_label})",
+                {
+                    "rows": counts.null_key_rows,
+                    "of": scope_rows,
+                    "share": null_key_share,
+                    "key": key_label,
+                    "scope": scope,
+                },
+            )
         )
     if counts.null_time_rows:
         issues.append(
-            f"{counts.null_time_rows} row(s) have no value in the time column "
-            f"{info.time_column} and count in no period"
+            HealthIssue(
+                "null_time",
+                f"{counts.null_time_rows} row(s) have no value in the time column "
+                f"{info.time_column} and count in no period",
+                {"rows": counts.null_time_rows, "column": info.time_column},
+            )
         )
 
     median, ratio, drop = _volume(settings, stale, counts)
     if drop:
         assert median is not None and ratio is not None
         issues.append(
-            f"{counts.period_rows} row(s) in the period, {ratio:.0%} of the median "
-            f"{median:g} of the last {len(counts.trailing_rows)} "
-            f"{_plural(period)}; a sudden drop usually means a broken export, "
-            "not a bad week"
+            HealthIssue(
+                "volume_drop",
+                f"{counts.period_rows} row(s) in the period, {ratio:.0%} of the "
+                f"median {median:g} of the last {len(counts.trailing_rows)} "
+                f"{_plural(period)}; a sudden drop usually means a broken export, "
+                "not a bad week",
+                {
+                    "rows": counts.period_rows,
+                    "ratio": ratio,
+                    "median": median,
+                    "periods": len(counts.trailing_rows),
+                    "grain": period.grain,
+                },
+            )
         )
+
+    # A loader warning repeated for two files reads once, as before.
+    unique: dict[str, HealthIssue] = {}
+    for issue in issues:
+        unique.setdefault(issue.text, issue)
 
     return SourceHealth(
         name=info.name,
@@ -370,7 +419,7 @@ def _judge(
         period_first=counts.period_first,
         period_last=counts.period_last,
         complete=not stale and not failed and not drop,
-        issues=tuple(dict.fromkeys(issues)),
+        issues=tuple(unique),
         time_column=info.time_column,
         key=tuple(source.key),
         sparse=source.sparse,
@@ -384,6 +433,7 @@ def _judge(
         trailing_median_rows=median,
         volume_ratio=ratio,
         volume_drop=drop,
+        coded_issues=tuple(unique.values()),
     )
 
 

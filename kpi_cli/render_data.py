@@ -19,6 +19,7 @@ from kpi_cli.formatting import (
     format_change,
     format_pct,
     format_value,
+    issue_text,
     round_half_up,
     status_label,
     status_symbol,
@@ -208,6 +209,11 @@ def source_json(source: SourceHealth) -> dict[str, Any]:
         "period_last": _timestamp(source.period_last),
         "complete": source.complete,
         "issues": list(source.issues),
+        # The same issues, in order, with a stable code and its parameters.
+        "issue_details": [
+            {"code": i.code, "text": i.text, "params": i.params}
+            for i in source.coded_issues
+        ],
         "time_column": source.time_column,
         "key": list(source.key),
         "sparse": source.sparse,
@@ -370,12 +376,13 @@ def render_markdown(review: Review) -> str:
 
 def _md_data_health(review: Review) -> list[str]:
     """A list of data warnings and source health issues, or nothing."""
-    items = list(review.warnings)
+    lang = review.language
+    items = [issue_text(w, lang) for w in review.warnings]
     for source in review.sources:
         items += [
-            f"{source.name}: {issue}"
-            for issue in source.issues
-            if issue not in review.warnings
+            f"{source.name}: {issue_text(issue, lang)}"
+            for issue in source.coded_issues or source.issues
+            if (issue if isinstance(issue, str) else issue.text) not in review.warnings
         ]
     if not items:
         return []

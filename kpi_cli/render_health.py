@@ -15,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kpi_cli.formatting import issue_text
 from kpi_cli.health import HealthReport
 from kpi_cli.render_data import JSON_VERSION, json_number, period_json, source_json
 from kpi_cli.review_model import FileHealth, SourceHealth
@@ -110,7 +111,7 @@ def check_renderable(report: HealthReport, lang: str = "en") -> RenderableType:
         )
 
     parts: list[RenderableType] = [summary, _files_table(report.sources, words)]
-    parts.append(_issues_text(report.sources, words))
+    parts.append(_issues_text(report.sources, words, lang))
 
     return Group(*parts)
 
@@ -140,8 +141,14 @@ def _file_cells(file: FileHealth) -> tuple[str, ...]:
     )
 
 
-def _issues_text(sources: tuple[SourceHealth, ...], words: dict[str, str]) -> Text:
-    lines = [f"  {s.name}: {issue}" for s in sources for issue in s.issues]
+def _issues_text(
+    sources: tuple[SourceHealth, ...], words: dict[str, str], lang: str
+) -> Text:
+    lines = [
+        f"  {s.name}: {issue_text(issue, lang)}"
+        for s in sources
+        for issue in s.coded_issues or s.issues
+    ]
     if not lines:
         return Text(f"✓ {words['healthy']}")
 

@@ -6,10 +6,9 @@ geometry. The Jinja templates in ``report_templates/`` only arrange them, so
 a project can restyle or reorder the report without re-deriving numbers, and
 all formatting stays in ``kpi_cli.formatting``.
 
-Known limit: the issue sentences of sources come from the loader and
-``kpi_cli.health`` in English and are shown as they are in a Chinese report
-too; the measures beside them (empty days, duplicate keys, volume) are
-localised, so a reader of either language gets the facts.
+Source issues and loader warnings are worded in the report language by
+``kpi_cli.formatting.issue_text``; a loader warning it does not know is shown
+in English as it came.
 
 Templates are looked up in the project's ``report_templates/`` folders first,
 then in the built-in ones; the built-ins are also reachable as
@@ -748,7 +747,7 @@ def build_view(review: Review, *, lang: str, generated_by: str = "kpi") -> Repor
         cards=tuple(by_id[k.id] for k in core),
         kpis=kpis,
         sources=tuple(_source_view(s, fmt, t, review) for s in review.sources),
-        warnings=review.warnings,
+        warnings=tuple(f.issue_text(w, review.language) for w in review.warnings),
         glossary=tuple(review.definitions.items()),
         footer=t["footer"].format(generated_by=generated_by),
     )
@@ -1054,7 +1053,10 @@ def _change(
     base = fmt.value(change.value, kpi.unit, kpi.decimals)
     detail = f"{base_label} {base}"
     # Percent KPIs change in points: "+1.2 pp" says more than "+30%" of 4%.
-    if kpi.unit == "percent" and f.is_known(change.change):
+    # From a zero base there is no percentage, but the change itself is known
+    # and says what happened ("+R$32,958.19"), as the terminal shows it.
+    pct_known = f.is_known(change.change_pct)
+    if f.is_known(change.change) and (kpi.unit == "percent" or not pct_known):
         text = fmt.change(change.change, kpi.unit, kpi.decimals)
     else:
         if f.is_known(change.change):
@@ -1271,7 +1273,10 @@ def _source_view(
         else t["none"],
         in_period=span(source.period_first, source.period_last),
         range=span(source.first, source.last),
-        issues=source.issues,
+        issues=tuple(
+            f.issue_text(issue, fmt.lang)
+            for issue in source.coded_issues or source.issues
+        ),
         files=files,
         health=_health_facts(source, review.period, fmt, t),
         sparse=t["sparse"] if source.sparse else "",

@@ -20,6 +20,7 @@ from kpi_cli.formatting import (
     format_pct,
     format_period,
     format_value,
+    note_text,
     status_label,
     status_symbol,
     streak_label,
@@ -173,6 +174,8 @@ def breakdown_tables(review: Review) -> Iterator[Table]:
             header_style="bold",
         )
         shown = [row for row in result.breakdown.rows if _worth_showing(row)]
+        if not shown:
+            continue
         targeted = any(row.target is not None for row in shown)
         headers = (
             (dimension, "本期", "环比", "目标", "达成率", "状态")
@@ -222,21 +225,25 @@ def _key_label(key: str | None, lang: str) -> str:
 
 
 def warnings_text(review: Review) -> Text | None:
-    """Data warnings and each source's health issues, if any."""
-    lines = list(review.warnings)
+    """Data warnings and each source's health issues, if any, in the review's
+    language."""
+    # Imported here so this function stays the only part of the module touched
+    # by the issue wording (see kpi_cli.formatting.issue_text).
+    from kpi_cli.formatting import issue_text
+
+    lang = review.language
+    lines = [issue_text(w, lang) for w in review.warnings]
     for source in review.sources:
         lines += [
-            f"{source.name}: {issue}"
-            for issue in source.issues
-            if issue not in review.warnings
+            f"{source.name}: {issue_text(issue, lang)}"
+            for issue in source.coded_issues or source.issues
+            if (issue if isinstance(issue, str) else issue.text) not in review.warnings
         ]
     if not lines:
         return None
-    head = "数据提示" if review.language == "zh" else "Data warnings"
+    head = "数据提示：" if review.language == "zh" else "Data warnings:"
 
-    return Text(
-        "\n".join([head + ":", *("  " + line for line in dict.fromkeys(lines))])
-    )
+    return Text("\n".join([head, *("  " + line for line in dict.fromkeys(lines))]))
 
 
 def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableType:
@@ -253,11 +260,30 @@ def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableT
     unusual = anomalies_text(review)
     if unusual is not None:
         parts.append(unusual)
+    explained = notes_text(review)
+    if explained is not None:
+        parts.append(explained)
     notes = warnings_text(review)
     if notes is not None:
         parts.append(notes)
 
     return Group(*parts)
+
+
+def notes_text(review: Review) -> Text | None:
+    """Each KPI's notes in words; incomplete data is told by the data warnings."""
+    lang = review.language
+    lines = [
+        f"  {result.kpi.title(lang)}: {note_text(note, lang)}"
+        for result in review.kpis
+        for note in dict.fromkeys(result.notes)
+        if not note.startswith("incomplete:")
+    ]
+    if not lines:
+        return None
+    head = "说明" if lang == "zh" else "Notes"
+
+    return Text("\n".join([head + ":", *lines]))
 
 
 def anomaly_mark(item: Any) -> str:
@@ -269,6 +295,10 @@ def anomaly_mark(item: Any) -> str:
     return " ⚠↑" if found.direction == "up" else " ⚠↓"
 
 
+# Stands for the KPI's total among breakdown keys, where None is a blank value.
+_TOTAL = object()
+
+
 def anomalies_text(review: Review) -> Text | None:
     """One line per anomaly: what, which way, the score and the usual value."""
     lang = review.language
@@ -276,7 +306,9 @@ def anomalies_text(review: Review) -> Text | None:
     lines = []
     for result in review.kpis:
         kpi = result.kpi
-        found = [(None, result.anomaly)] if result.anomaly else []
+        found: list[tuple[Any, Any]] = (
+            [(_TOTAL, result.anomaly)] if result.anomaly else []
+        )
         if result.breakdown is not None:
             found += [(r.key, r.anomaly) for r in result.breakdown.rows if r.anomaly]
         for key, anomaly in found:
@@ -287,7 +319,7 @@ def anomalies_text(review: Review) -> Text | None:
                 currency=review.project.currency,
                 decimals=kpi.decimals,
             )
-            label = "" if key is None else f" · {_key_label(key, lang)}"
+            label = "" if key is _TOTAL else f" · {_key_label(key, lang)}"
             where = kpi.title(lang) + label
             if anomaly.reason == "vanished":
                 how = "无数据（此前有）" if zh else "vanished (had rows before)"
@@ -296,9 +328,13 @@ def anomalies_text(review: Review) -> Text | None:
             else:
                 how = "异常偏低" if zh else "unusually low"
             usual_label = "通常" if zh else "usually"
-            lines.append(
-                f"  ⚠ {where}: {how}, {usual_label} {usual} (z {anomaly.score:.1f})"
-            )
+            score = f"z {anomaly.score:.1f}"
+            # The short-history rule scores the change against the last period.
+            if anomaly.method == "change":
+                usual_label = "上期" if zh else "previously"
+                sign = "+" if anomaly.direction == "up" else "−"
+                score = f"{sign}{anomaly.score:.0%}"
+            lines.append(f"  ⚠ {where}: {how}, {usual_label} {usual} ({score})")
     if not lines:
         return None
     head = "异常" if zh else "Anomalies"

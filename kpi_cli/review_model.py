@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from kpi_cli.config import KpiSettings, ProjectSettings
 from kpi_cli.periods import Period
@@ -166,6 +166,17 @@ class FileHealth:
 
 
 @dataclass(frozen=True)
+class HealthIssue:
+    """One data-health finding: a machine ``code``, its ``params`` and the
+    English ``text``; renderers word it in the report language from the code
+    (``kpi_cli.formatting.issue_text``)."""
+
+    code: str
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SourceHealth:
     """What a source held overall and within the review period."""
 
@@ -193,6 +204,8 @@ class SourceHealth:
     trailing_median_rows: float | None = None
     volume_ratio: float | None = None
     volume_drop: bool = False
+    # The same findings as ``issues``, in order, each with its code and params.
+    coded_issues: tuple[HealthIssue, ...] = ()
 
 
 @dataclass(frozen=True)

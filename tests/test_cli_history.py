@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_deliver import free_port, smtp_server  # noqa: F401  (fixture)
+from test_deliver import free_port, parsed, smtp_server  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
 from kpi_cli.cli import app
@@ -245,7 +245,7 @@ def test_email_to_sends_and_a_failed_send_exits_4_keeping_the_report(
     assert sent.exit_code == 0, sent.output
     (envelope,) = recorder.envelopes
     assert envelope.rcpt_tos == ["boss@shop.example.com"]
-    assert b"Subject: Sample shop KPI review 2026-W48" in envelope.content
+    assert parsed(envelope)["Subject"] == "Sample shop KPI review · Week 48 2026"
 
     out.unlink()
     closed = free_port()

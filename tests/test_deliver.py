@@ -30,8 +30,10 @@ from kpi_cli.deliver import (
     check_addresses,
     deliver_review,
     smtp_settings,
+    subject_for,
 )
 from kpi_cli.errors import EXIT_DELIVERY, ConfigError, DeliveryError, UsageError
+from kpi_cli.periods import parse_period
 from kpi_cli.review_model import Streak
 
 
@@ -158,7 +160,7 @@ def test_the_message_has_text_html_and_the_report_attached(smtp_server) -> None:
     assert envelope.mail_from == "kpi@shop.example.com"
     assert envelope.rcpt_tos == ["boss@shop.example.com", "ops@shop.example.com"]
     message = parsed(envelope)
-    assert message["Subject"] == "杭州旗舰店 & <Co> KPI review 2026-W48"
+    assert message["Subject"] == "杭州旗舰店 & <Co> KPI review · Week 48 2026"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     (attachment,) = list(message.iter_attachments())
@@ -187,6 +189,36 @@ def test_the_message_has_text_html_and_the_report_attached(smtp_server) -> None:
         if name in attention
     ] == ["New-customer CAC", "Conversion rate", "Sales (GMV)"]
     assert "Orders" not in attention
+
+
+@pytest.mark.parametrize(
+    ("lang", "period", "subject"),
+    [
+        ("zh", "2026-W48", "杭州旗舰店 & <Co> KPI 周报 · 2026年第48周"),
+        ("en", "2026-W48", "杭州旗舰店 & <Co> KPI review · Week 48 2026"),
+        ("zh", "2026-11", "杭州旗舰店 & <Co> KPI 月报 · 2026年11月"),
+        ("en", "2026-11", "杭州旗舰店 & <Co> KPI review · November 2026"),
+        ("zh", "2026-Q4", "杭州旗舰店 & <Co> KPI 季报 · 2026年第4季度"),
+        ("zh", "2026-11-30", "杭州旗舰店 & <Co> KPI 日报 · 2026年11月30日"),
+    ],
+    ids=["zh-week", "en-week", "zh-month", "en-month", "zh-quarter", "zh-day"],
+)
+def test_default_subject_speaks_the_review_language(
+    lang: str, period: str, subject: str
+) -> None:
+    review = replace(make_review(lang), period=parse_period(period))
+
+    assert subject_for(review) == subject
+
+
+def test_a_subject_template_may_name_the_period_both_ways() -> None:
+    review = make_review("zh")
+    template = "{project}: {period} / {period_name}, {off_track} off, {at_risk} risk"
+    # The fixture review has conversion and CAC off track, GMV at risk.
+
+    assert subject_for(review, template) == (
+        "杭州旗舰店 & <Co>: 2026-W48 / 2026年第48周, 2 off, 1 risk"
+    )
 
 
 def test_the_html_body_is_email_safe_and_escaped() -> None:

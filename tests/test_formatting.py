@@ -184,3 +184,12 @@ def test_format_datetime() -> None:
     assert format_datetime(moment, "zh") == "2026年11月29日 23:58"
     assert format_datetime(moment, "en") == "29 Nov 2026, 23:58"
     assert format_datetime(moment, "en", with_year=False) == "29 Nov, 23:58"
+
+
+def test_an_unknown_loader_warning_is_shown_as_it_came() -> None:
+    from kpi_cli.formatting import issue_text
+
+    text = "orders.csv: something new the loader says"
+
+    assert issue_text(text, "zh") == text
+    assert issue_text(text, "en") == text

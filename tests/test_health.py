@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,10 +17,11 @@ import pytest
 from rich.console import Console
 
 from kpi_cli.errors import ConfigError
+from kpi_cli.formatting import issue_text
 from kpi_cli.health import HealthReport, UnhealthyData, check_project
 from kpi_cli.project import load_project
 from kpi_cli.render_data import render_markdown, review_json
-from kpi_cli.render_terminal import review_renderable
+from kpi_cli.render_terminal import review_renderable, warnings_text
 from kpi_cli.review import choose_period, run_review
 
 # 2026-W10 is Monday 2026-03-02 .. Sunday 2026-03-08.
@@ -476,3 +478,98 @@ def test_breakdown_parts_of_an_incomplete_kpi_are_not_off_track(
         for r in kpi["breakdown"]["rows"]
     }
     assert rows == {"app": (2, 6, status), "web": (1, 4, status)}
+
+
+# ------------------------------------------------------------ issues in Chinese
+
+
+def test_issues_carry_codes_and_params_in_order(tmp_path: Path) -> None:
+    # Data stops on Thursday 03-05; Tuesday 03-03 is a real gap inside it.
+    rows = [(f"A{d}", day(d), "1.00") for d in (0, 2, 3)]
+    root = make_project(tmp_path, {"orders.csv": csv_of(rows)})
+
+    (source,) = check(root).sources
+
+    assert [i.text for i in source.coded_issues] == list(source.issues)
+    assert [(i.code, i.params) for i in source.coded_issues] == [
+        ("stale", {"last": "2026-03-05", "period_end": "2026-03-08"}),
+        ("empty_days", {"days": ["2026-03-03"], "period_days": 7}),
+    ]
+    assert [issue_text(i, "zh") for i in source.coded_issues] == [
+        "数据截至 2026-03-05，早于本期结束日 2026-03-08",
+        "7 天中有 1 天无数据行：2026-03-03",
+    ]
+
+
+def test_key_and_time_issues_in_chinese(tmp_path: Path) -> None:
+    rows = [
+        ("A1", day(0), "1.00"),
+        ("", day(1), "1.00"),
+        ("A3", day(2), "1.00"),
+        ("", day(3), "1.00"),
+        ("A3", day(4), "1.00"),  # repeats A3 inside the one file
+        ("A6", day(5), "1.00"),
+        ("A7", day(5, 11), "1.00"),
+        ("A8", day(6), "1.00"),
+        ("A9", "", "1.00"),  # no time: in no period
+    ]
+    root = make_project(tmp_path, {"orders.csv": csv_of(rows)})
+
+    (source,) = check(root).sources
+    zh = [issue_text(i, "zh") for i in source.coded_issues]
+
+    # The loader counts the second A3 and the second blank key inside the file
+    # (2); the period check leaves rows without a key out (1).
+    assert zh == [
+        "orders.csv：2 行的键（order_id）与同一文件中已有的行重复；这些行已保留",
+        "本期有 1 行与另一行的键（order_id）重复，基于这些行的计数可能偏高",
+        "本期 8 行中有 2 行（25.0%）缺少键（order_id）",
+        "1 行的时间列 at 为空，不计入任何周期",
+    ]
+    assert [issue_text(i, "en") for i in source.coded_issues] == list(source.issues)
+
+
+def test_a_volume_drop_in_chinese_and_in_the_json(tmp_path: Path) -> None:
+    # 3 rows against a median of 10 over the 8 trailing weeks: 30%.
+    root = make_project(tmp_path, {"orders.csv": weekly_rows(TRAILING, [0, 3, 6])})
+    (source,) = check(root).sources
+    (drop,) = [i for i in source.coded_issues if i.code == "volume_drop"]
+
+    assert issue_text(drop, "zh") == (
+        "本期 3 行，仅为前 8 周中位数 10 行的 30%；行数骤降通常意味着导出有问题，"
+        "而不是业务变差"
+    )
+    result = review_json(run_review(load_project(root), check(root).period))
+    (details,) = [
+        d for d in result["sources"][0]["issue_details"] if d["code"] == "volume_drop"
+    ]
+    assert details["text"] == drop.text
+    assert details["params"] == {
+        "rows": 3,
+        "ratio": 0.3,
+        "median": 10.0,
+        "periods": 8,
+        "grain": "week",
+    }
+
+
+def test_terminal_and_markdown_warnings_speak_the_review_language(
+    tmp_path: Path,
+) -> None:
+    rows = [(f"A{d}", day(d), "1.00") for d in (0, 2, 3)]
+    root = make_project(tmp_path, {"orders.csv": csv_of(rows)})
+    (root / "data" / "orders_empty.csv").write_bytes(b"")
+    project = load_project(root)
+    review = replace(run_review(project, check(root).period), language="zh")
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(warnings_text(review))
+
+    assert out.getvalue() == (
+        "数据提示：\n"
+        "  orders_empty.csv 是空文件（无表头、无数据行）：数据源 orders "
+        "缺少其中的行；如应有数据，请重新导出该文件\n"
+        "  orders: 数据截至 2026-03-05，早于本期结束日 2026-03-08\n"
+        "  orders: 7 天中有 1 天无数据行：2026-03-03\n"
+    )
+    markdown = render_markdown(review)
+    assert "- orders: 数据截至 2026-03-05，早于本期结束日 2026-03-08" in markdown

@@ -180,9 +180,50 @@ def test_change_tone_follows_direction(soup) -> None:
     assert "▼" in text_of(cac_year)
 
 
-def test_change_from_zero_is_not_available(soup, lang: str) -> None:
+def test_change_from_zero_shows_the_absolute_change(soup) -> None:
+    # Orders a year ago: 0, now 9,876; no percentage, but +9,876 orders.
     orders = soup.select_one('#summary .card[href="#kpi-orders"]')
     year_ago = orders.select(".change")[1]
+
+    assert text_of(year_ago.select_one(".num")) == "+9,876"
+    assert "▲" in text_of(year_ago)
+    assert "tone-good" in year_ago["class"]
+
+
+def test_attention_shows_the_absolute_change_from_zero(lang: str) -> None:
+    # GMV is at risk; against a previous week of ¥0 it rose by all of
+    # ¥1,285,634.50, which the attention list says instead of n/a.
+    gmv, *rest = make_results()
+    gmv = replace(
+        gmv,
+        previous=replace(
+            gmv.previous, value=Decimal(0), change=gmv.value, change_pct=None
+        ),
+    )
+    page = soup_of(render_html(make_review(lang, results=(gmv, *rest))))
+    name = "销售额" if lang == "zh" else "Sales (GMV)"
+    (item,) = [
+        li
+        for li in page.select("#attention .attention-item")
+        if text_of(li.select_one(".attention-name")) == name
+    ]
+    change = item.select_one(".change")
+
+    assert gmv.value == Decimal("1285634.50")
+    assert text_of(change.select_one(".num")) == "+¥1,285,634.50"
+    assert "tone-good" in change["class"]
+
+
+def test_unknown_change_is_not_available(lang: str) -> None:
+    orders = make_results()[1]
+    assert orders.kpi.id == "orders"
+    unknown = replace(orders.year_ago, value=None, change=None, change_pct=None)
+    results = list(make_results())
+    results[1] = replace(orders, year_ago=unknown)
+    page = soup_of(render_html(make_review(lang, results=tuple(results))))
+    year_ago = page.select_one('#summary .card[href="#kpi-orders"]').select(".change")[
+        1
+    ]
 
     assert text_of(year_ago) == f.NOT_AVAILABLE[lang]
     assert "tone-na" in year_ago["class"]
