@@ -236,6 +236,66 @@ class DateFormat:
 
         return f"try_strptime({value}, {fmt})"
 
+    def field_order(self) -> str:
+        """The order of the date fields, plus whether the value carries a zone.
+
+        ``%Y-%m-%d %H:%M`` and ``%Y/%m/%d`` give ``Ymd``; ``%m/%d/%Y`` gives
+        ``mdY``; a Unix time is its own order. Forms of one order read a value
+        the same way whatever their separators, padding or time part, so a
+        column may mix them; forms of different orders may not (``3/6/2024``).
+        """
+        if self.format in (EPOCH_SECONDS, EPOCH_MILLIS):
+            return self.format
+        fields = sorted(
+            (self.format.find(f"%{c}"), c) for c in "Ymd" if f"%{c}" in self.format
+        )
+        # An offset changes what the digits mean (UTC, not local), so values
+        # with and without one are never taken for the same form.
+        zone = "+zone" if self.has_offset else ""
+
+        return "".join(c for _, c in fields) + zone
+
+
+@dataclass(frozen=True)
+class DateReader:
+    """How one column of one file is read: one or more forms, tried in turn.
+
+    Several forms come from a column whose values mix forms of one field order
+    (Excel re-saves drop seconds and zero padding on some rows), or from a
+    list declared in ``time_format`` / ``formats``.
+    """
+
+    forms: tuple[DateFormat, ...]
+
+    @classmethod
+    def of(cls, *formats: str) -> DateReader:
+        """A reader over the strptime ``formats``, first one first."""
+        return cls(tuple(DateFormat(f) for f in formats))
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The forms' strptime formats, in the order they are tried."""
+        return tuple(f.format for f in self.forms)
+
+    def toml(self) -> str:
+        """The forms as a kpi.toml value: a string, or a list of them."""
+        quoted = [f'"{f}"' for f in self.formats]
+
+        return quoted[0] if len(quoted) == 1 else f"[{', '.join(quoted)}]"
+
+    def sql(self, raw: str, timezone: str) -> str:
+        """Expression reading text ``raw`` as a naive local TIMESTAMP.
+
+        With several forms, the first one that reads a value gives it: each
+        ``try_strptime`` is NULL for a value not written in its form. A declared
+        list is taken in its own order, and DuckDB's ``%Y`` also reads a year of
+        two digits, so ``%y`` forms must come before ``%Y`` ones; detected forms
+        never meet this, their shapes asking for four-digit years.
+        """
+        parts = [f.sql(raw, timezone) for f in self.forms]
+
+        return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
 
 SHAPE_SQL = "translate(trim({raw}), '0123456789', '9999999999')"
 

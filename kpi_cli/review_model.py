@@ -163,6 +163,9 @@ class FileHealth:
     encoding: str | None = None
     delimiter: str | None = None
     state: Literal["ok", "header_only", "empty"] = "ok"
+    # (column, strptime formats) for each date column read from text, in the
+    # order the formats are tried; several when the file mixes forms.
+    date_formats: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ Known limits, each for a reason:
   is exact only up to 15 significant digits; CSV and Parquet are exact.
 - Bad values in JSON files are reported by file and value, without a record
   number: DuckDB's JSON reader exposes none.
+- A date column may mix forms of one field order (``2024-03-06 09:07:00``
+  with ``2024-03-07``), never month-first with day-first, and never values
+  with an offset with local ones: the first would be a guess, the second reads
+  the same digits as two different clocks.
 - Auto-detection prefers GB18030 for any non-UTF-8 bytes it can decode; a
   Big5 or Shift-JIS export may decode too, and needs ``encoding`` set.
 """
@@ -55,6 +59,7 @@ from kpi_cli.parsing import (
     EXPECTED_DATES,
     SHAPE_SQL,
     DateFormat,
+    DateReader,
     check_type_text,
     expected_number,
     number_parts_sql,
@@ -130,6 +135,7 @@ class _File:
     relation: str = ""
     source: str = ""
     rows: int | None = None
+    date_formats: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -669,10 +675,17 @@ def _convert_sql(
             value = f"CAST({raw} AS TIMESTAMP)"
         else:
             source = raw if text else f"CAST({raw} AS VARCHAR)"
-            fmt = _date_format(
+            reader = _date_format(
                 con, file, canonical, raw_name, source, settings, timezone
             )
-            value = fmt.sql(source, timezone)
+            file.date_formats[canonical] = reader.formats
+            logger.debug(
+                "%s, column %s: dates read as %s",
+                file.label,
+                raw_name,
+                " or ".join(reader.formats),
+            )
+            value = reader.sql(source, timezone)
         return f"CAST({value} AS {sql_type})"
     if kind in ("integer", "decimal", "float"):
         # Text goes through number_sql (see _map_columns); a typed value from
@@ -693,16 +706,28 @@ def _date_format(
     source: str,
     settings: SourceSettings,
     timezone: str,
-) -> DateFormat:
-    """The one format that reads every value of this column of this file.
+) -> DateReader:
+    """How to read every value of this column of this file as a timestamp.
+
+    One format when one fits every value; otherwise the forms of one field
+    order (year-month-day with and without seconds, padding or time, say)
+    that together fit every value. Forms of different orders are never mixed.
 
     Raises:
-        DataError: no format reads every value, or several read them
-            differently (ambiguous month and day).
+        ConfigError: a declared list of formats is empty.
+        DataError: no forms of one order fit every value, or two orders read
+            the values differently (ambiguous month and day).
     """
-    explicit = settings.formats.get(canonical) or settings.time_format
-    if explicit:
-        return DateFormat(explicit)
+    declared = settings.formats.get(canonical, settings.time_format)
+    if isinstance(declared, list):
+        if not declared:
+            raise ConfigError(
+                f"{file.label}, column {raw_name!r}: the list of date formats for "
+                f"{canonical!r} is empty; give at least one strptime format"
+            )
+        return DateReader.of(*declared)
+    if declared:
+        return DateReader.of(declared)
 
     # Values reduced to their shape (digits as 9) tell the candidates apart
     # in one grouped pass; only month/day order needs the values themselves.
@@ -714,24 +739,16 @@ def _date_format(
         f"IS NOT NULL GROUP BY shape ORDER BY n DESC LIMIT {_MAX_SHAPES}",
     )
     if not shapes:
-        return DateFormat(DATE_CANDIDATES[0])
+        return DateReader.of(DATE_CANDIDATES[0])
 
     candidates = [DateFormat(f) for f in DATE_CANDIDATES]
     fitting = [
-        c for c in candidates if all(c.shape_regex().fullmatch(s) for s, _, _ in shapes)
+        DateReader((c,))
+        for c in candidates
+        if all(c.shape_regex().fullmatch(s) for s, _, _ in shapes)
     ]
     if not fitting:
-        best = max(
-            candidates,
-            key=lambda c: sum(n for s, n, _ in shapes if c.shape_regex().fullmatch(s)),
-        )
-        sample = next(v for s, _, v in shapes if not best.shape_regex().fullmatch(s))
-        raise DataError(
-            f"{_where(con, file, raw_name, sample)}, column {raw_name!r}: "
-            f"{sample!r} is not a date/time form this file's other values share; "
-            f"expected one form per file: {EXPECTED_DATES}; or set "
-            f'formats = {{ {canonical} = "..." }} in the source'
-        )
+        fitting = _mixed_readers(file, canonical, raw_name, con, candidates, shapes)
     if len(fitting) == 1:
         return fitting[0]
 
@@ -763,12 +780,73 @@ def _date_format(
         other, sample = conflicts[0]
         raise DataError(
             f"{file.label}, column {raw_name!r}: ambiguous date format: every "
-            f"value fits both {readers[0].format} and {other.format} "
-            f'(for example {sample!r}); set time_format = "{readers[0].format}" '
-            f'(or formats = {{ {canonical} = "{other.format}" }}) in the source'
+            f"value fits both {_forms(readers[0])} and {_forms(other)} "
+            f"(for example {sample!r}); set time_format = {readers[0].toml()} "
+            f"(or formats = {{ {canonical} = {other.toml()} }}) in the source"
         )
 
     return readers[0]
+
+
+def _mixed_readers(
+    file: _File,
+    canonical: str,
+    raw_name: str,
+    con: duckdb.DuckDBPyConnection,
+    candidates: list[DateFormat],
+    shapes: list[tuple],
+) -> list[DateReader]:
+    """Readers mixing forms of one field order that together fit every shape.
+
+    Each reader holds, for each shape, the first candidate of its order that
+    fits it. Month-first and day-first both qualify for ``3/6/2024 8:15`` next
+    to ``3/7/2024``; the caller decides between them on the values.
+
+    Raises:
+        DataError: no field order has forms for every shape; the message names
+            the first value outside the order that covers the most rows.
+    """
+    orders: dict[str, list[DateFormat]] = {}
+    for candidate in candidates:
+        orders.setdefault(candidate.field_order(), []).append(candidate)
+
+    readers: list[DateReader] = []
+    best: tuple[int, list[DateFormat], str] | None = None
+    for forms in orders.values():
+        used: dict[DateFormat, None] = {}
+        covered = 0
+        outside = None
+        for shape, count, value in shapes:
+            form = next((f for f in forms if f.shape_regex().fullmatch(shape)), None)
+            if form is None:
+                outside = outside or value
+                continue
+            used[form] = None
+            covered += count
+        # Candidate order, not shape frequency, fixes the order of the forms,
+        # so a file reads the same way whichever form its rows mostly use.
+        chosen = [f for f in forms if f in used]
+        if outside is None:
+            readers.append(DateReader(tuple(chosen)))
+        elif best is None or covered > best[0]:
+            best = (covered, chosen, outside)
+    if readers:
+        return readers
+
+    assert best is not None
+    _, chosen, sample = best
+    hint = DateReader(tuple(chosen) or (candidates[0],)).formats
+    listed = ", ".join(f'"{f}"' for f in hint)
+    raise DataError(
+        f"{_where(con, file, raw_name, sample)}, column {raw_name!r}: "
+        f"{sample!r} is not a date/time form this file's other values share; "
+        f"expected forms of one field order per file: {EXPECTED_DATES}; or set "
+        f'formats = {{ {canonical} = [{listed}, "..."] }} in the source'
+    )
+
+
+def _forms(reader: DateReader) -> str:
+    return " + ".join(reader.formats)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, file: _File, sql: str) -> list[tuple]:
@@ -971,6 +1049,7 @@ def _describe(
                 encoding=f.encoding,
                 delimiter=f.delimiter,
                 state=f.state,
+                date_formats=tuple(f.date_formats.items()),
             )
             for f in files
         ),

@@ -544,6 +544,177 @@ def test_invalid_date_value_names_the_line(con, tmp_path):
     )
 
 
+# Excel re-saves and partial edits mix forms of one field order in a column.
+MIXED = {
+    "iso-with-date-only": (
+        ["2024-03-06 09:07:00", "2024-03-07", "2024-03-08 23:59:59"],
+        ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"),
+    ),
+    "slash-padding-and-seconds": (
+        ["2024/03/06 09:07:00", "2024/3/7 10:05", "2024/12/1 7:00"],
+        ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"),
+    ),
+    "dash-and-slash-and-chinese": (
+        ["2024-03-06 09:07:00", "2024/3/7 10:05", "2024年3月8日"],
+        ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y年%m月%d日"),
+    ),
+    "month-first-proven": (
+        ["3/6/2024 8:15", "3/13/2024", "12/1/2024 7:00:05"],
+        ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"),
+    ),
+}
+
+
+def _by_hand(text: str) -> dt.datetime:
+    """Python's own reading of the test values, field by field."""
+    digits = [int(d) for d in re.findall(r"\d+", text)]
+    if text.index("/") < 4 if "/" in text else False:
+        month, day, year, *time = digits
+    else:
+        year, month, day, *time = digits
+    return dt.datetime(year, month, day, *time)
+
+
+@pytest.mark.parametrize(("values", "formats"), MIXED.values(), ids=MIXED.keys())
+def test_mixed_forms_of_one_field_order(con, tmp_path, values, formats):
+    body = "".join(f"{i},{v}\n" for i, v in enumerate(values))
+    write(tmp_path / "d.csv", f"id,ts\n{body}")
+
+    info = register(con, tmp_path, path="d.csv", time_column="ts")
+
+    assert rows(con, "SELECT ts FROM src ORDER BY id") == [
+        (_by_hand(v),) for v in values
+    ]
+    assert info.files[0].date_formats == (("ts", formats),)
+    assert info.rows == len(values)
+
+
+def test_by_hand_reader_reads_both_orders():
+    # The reference the mixed-form tests compare with must itself be right.
+    assert _by_hand("3/13/2024 8:15") == dt.datetime(2024, 3, 13, 8, 15)
+    assert _by_hand("2024年3月8日") == dt.datetime(2024, 3, 8)
+    assert _by_hand("2024/12/1 7:00:05") == dt.datetime(2024, 12, 1, 7, 0, 5)
+
+
+def test_single_form_is_reported_too(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024/3/5 21:30\n")
+
+    info = register(con, tmp_path, path="d.csv", time_column="ts")
+
+    assert info.files[0].date_formats == (("ts", ("%Y/%m/%d %H:%M",)),)
+
+
+def test_mixed_forms_of_two_orders_stay_ambiguous(con, tmp_path):
+    # Month-first or day-first fits every value, each with and without time.
+    write(tmp_path / "d.csv", "id,ts\n1,3/6/2024 8:15\n2,3/7/2024\n")
+
+    with pytest.raises(DataError) as error:
+        register(con, tmp_path, path="d.csv", time_column="ts")
+
+    message = str(error.value)
+    assert message.startswith(
+        "d.csv, column 'ts': ambiguous date format: every value fits both "
+        "%m/%d/%Y %H:%M + %m/%d/%Y and %d/%m/%Y %H:%M + %d/%m/%Y"
+    )
+    assert 'time_format = ["%m/%d/%Y %H:%M", "%m/%d/%Y"]' in message
+
+
+def test_iso_next_to_month_first_is_rejected(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024-03-06 09:07:00\n2,3/13/2024 8:15\n")
+
+    with pytest.raises(DataError) as error:
+        register(con, tmp_path, path="d.csv", time_column="ts")
+
+    message = str(error.value)
+    # Both orders cover one row; the year-first one is tried first.
+    assert message.startswith("d.csv, line 3, column 'ts': '3/13/2024 8:15' is not")
+    assert 'formats = { ts = ["%Y-%m-%d %H:%M:%S", "..."] }' in message
+
+
+def test_offset_and_local_forms_are_not_mixed(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024-03-05T13:30:00Z\n2,2024-03-06\n")
+
+    with pytest.raises(DataError) as error:
+        register(con, tmp_path, path="d.csv", time_column="ts")
+
+    # One row each: the local year-first order comes first among the orders.
+    assert str(error.value).startswith(
+        "d.csv, line 2, column 'ts': '2024-03-05T13:30:00Z' is not a date/time form"
+    )
+
+
+def test_value_outside_the_mixed_forms_names_the_line(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024-03-06 09:07:00\n2,2024-03-07\n3,7 March\n")
+
+    with pytest.raises(DataError) as error:
+        register(con, tmp_path, path="d.csv", time_column="ts")
+
+    message = str(error.value)
+    assert message.startswith("d.csv, line 4, column 'ts': '7 March' is not")
+    assert 'formats = { ts = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "..."] }' in message
+
+
+def test_invalid_value_among_mixed_forms_names_the_line(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024-03-06 09:07:00\n2,2024-02-30\n")
+
+    with pytest.raises(DataError) as error:
+        register(con, tmp_path, path="d.csv", time_column="ts")
+
+    assert str(error.value).startswith(
+        "d.csv, line 3, column 'ts': cannot read '2024-02-30' as TIMESTAMP"
+    )
+
+
+def test_formats_as_a_list(con, tmp_path):
+    # Day-first, declared: detection alone would call 5/3/2024 ambiguous.
+    # %y comes first because DuckDB's %Y would also read "24" as year 24.
+    write(
+        tmp_path / "d.csv", "id,ts,day\n1,5/3/2024 8:15,5.3.2024\n2,6/3/2024,6.3.24\n"
+    )
+
+    info = register(
+        con,
+        tmp_path,
+        path="d.csv",
+        time_column="ts",
+        types={"day": "date"},
+        formats={"ts": ["%d/%m/%Y %H:%M", "%d/%m/%Y"], "day": ["%d.%m.%y", "%d.%m.%Y"]},
+    )
+
+    assert rows(con, "SELECT ts, day FROM src ORDER BY id") == [
+        (dt.datetime(2024, 3, 5, 8, 15), dt.date(2024, 3, 5)),
+        (dt.datetime(2024, 3, 6), dt.date(2024, 3, 6)),
+    ]
+    assert dict(info.files[0].date_formats) == {
+        "ts": ("%d/%m/%Y %H:%M", "%d/%m/%Y"),
+        "day": ("%d.%m.%y", "%d.%m.%Y"),
+    }
+
+
+def test_time_format_as_a_list_and_a_value_it_misses(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,5/3/2024 8:15\n2,6/3/2024\n3,2024-03-07\n")
+
+    with pytest.raises(DataError) as error:
+        register(
+            con,
+            tmp_path,
+            path="d.csv",
+            time_column="ts",
+            time_format=["%d/%m/%Y %H:%M", "%d/%m/%Y"],
+        )
+
+    assert str(error.value).startswith(
+        "d.csv, line 4, column 'ts': cannot read '2024-03-07' as TIMESTAMP"
+    )
+
+
+def test_empty_list_of_formats_is_a_config_error(con, tmp_path):
+    write(tmp_path / "d.csv", "id,ts\n1,2024-03-07\n")
+
+    with pytest.raises(ConfigError, match="list of date formats for 'ts' is empty"):
+        register(con, tmp_path, path="d.csv", time_column="ts", formats={"ts": []})
+
+
 # --- keys -------------------------------------------------------------------
 
 
