@@ -245,7 +245,8 @@ def test_email_to_sends_and_a_failed_send_exits_4_keeping_the_report(
     assert sent.exit_code == 0, sent.output
     (envelope,) = recorder.envelopes
     assert envelope.rcpt_tos == ["boss@shop.example.com"]
-    assert parsed(envelope)["Subject"] == "Sample shop KPI review · Week 48 2026"
+    # The sample project's language is zh, so is its default subject.
+    assert parsed(envelope)["Subject"] == "Sample shop KPI 周报 · 2026年第48周"
 
     out.unlink()
     closed = free_port()
