@@ -391,6 +391,7 @@ def _span(start: dt.date, end: dt.date, lang: str) -> str:
 
     return f"{format_date(start, lang)} – {format_date(end, lang)}"
 
+
 # Loader warnings arrive as English sentences (kpi_cli.sources); these two are
 # known and worded again here. Any other warning is shown as it came.
 _EMPTY_FILE = re.compile(
@@ -475,3 +476,51 @@ def _loader_zh(text: str) -> str:
 
     return text
 
+
+_GRAIN_WORDS = {
+    "day": ("日", "day"),
+    "week": ("周", "week"),
+    "month": ("月", "month"),
+    "quarter": ("季度", "quarter"),
+    "year": ("年", "year"),
+}
+_NOTES = {
+    "incomplete": (
+        "数据源 {arg} 数据不完整：本期不判为未达成或有风险",
+        "incomplete data in {arg}: this KPI is not called off track or at risk",
+    ),
+    "baseline_missing": (
+        "增长目标的基期 {arg} 没有数据",
+        "no value for the growth target's baseline {arg}",
+    ),
+    "pacing_fallback": (
+        "去年同期没有可用的进度曲线，改按天线性折算",
+        "last year had no usable curve; the target is paced linearly by days",
+    ),
+    "target_grain": (
+        "目标按{arg}设定，本期不按目标判定",
+        "the target is set per {arg}; this period is not judged against it",
+    ),
+    "partial_base": (
+        "对比期 {arg} 开始后才有数据：对比值可能不完整",
+        "the data begins after comparison period {arg} begins: its value may be partial",
+    ),
+}
+
+
+def note_text(note: str, lang: str) -> str:
+    """A review note (``code:argument``) in the reader's language.
+
+    Notes of unknown codes, or free text, are returned as they are.
+    """
+    code, colon, argument = note.partition(":")
+    if not colon or code not in _NOTES:
+        return note
+    if code == "target_grain" and argument in _GRAIN_WORDS:
+        zh, en = _GRAIN_WORDS[argument]
+        argument = zh if lang == "zh" else en
+    elif code == "incomplete":
+        argument = ("、" if lang == "zh" else ", ").join(argument.split(","))
+    zh_text, en_text = _NOTES[code]
+
+    return (zh_text if lang == "zh" else en_text).format(arg=argument)

@@ -320,6 +320,8 @@ def render_csv(review: Review) -> str:
 
 
 def _blank(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return "" if value is None else value
 
 

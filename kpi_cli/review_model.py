@@ -230,9 +230,24 @@ class Review:
 
     @property
     def attention(self) -> tuple[KpiResult, ...]:
-        """KPIs off track or at risk, worst first."""
+        """KPIs off track or at risk, worst first.
+
+        Off track before at risk; within each, core KPIs first, then the
+        lowest attainment (unknown attainment last), then the heavier weight.
+        """
         flagged = [k for k in self.kpis if k.status in ("off_track", "at_risk")]
-        return tuple(sorted(flagged, key=lambda k: (k.status != "off_track", k.id)))
+
+        def severity(k: KpiResult) -> tuple[bool, bool, float, float, str]:
+            attained = k.attainment if k.attainment is not None else float("inf")
+            return (
+                k.status != "off_track",
+                not k.kpi.core,
+                attained,
+                -k.kpi.weight,
+                k.id,
+            )
+
+        return tuple(sorted(flagged, key=severity))
 
 
 @dataclass(frozen=True)

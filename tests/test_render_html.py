@@ -24,7 +24,7 @@ from conftest_html import (
 
 from kpi_cli import formatting as f
 from kpi_cli.atomic import expand_out, slug, write_atomic
-from kpi_cli.errors import TemplateError, UsageError
+from kpi_cli.errors import OutputError, TemplateError, UsageError
 from kpi_cli.periods import parse_period
 from kpi_cli.render_html import render_html
 from kpi_cli.review import run_review
@@ -438,7 +438,7 @@ def test_write_atomic_keeps_previous_file_on_error(tmp_path: Path, monkeypatch) 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="No space left on device"):
         write_atomic(target, "new " * 1000)
 
     assert target.read_text(encoding="utf-8") == "previous"

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from kpi_cli.cli.app import AsOfOpt, LangOpt, PeriodOpt, ProjectOpt, app, parse_date
+from kpi_cli.cli.app import (
+    AsOfOpt,
+    LangOpt,
+    PeriodOpt,
+    ProjectOpt,
+    app,
+    parse_date,
+    stdout_console,
+)
 
 
 class LintFormat(StrEnum):
@@ -49,7 +57,6 @@ def lint(
     Exit 0 when every check passes, 1 when one fails (or warns, with
     --strict), 2 when the project file is invalid.
     """
-    from rich.console import Console
 
     from kpi_cli.lint import lint_json, lint_project, lint_renderable
     from kpi_cli.project import load_project
@@ -59,7 +66,7 @@ def lint(
         sys.stdout.write(json.dumps(lint_json(report), ensure_ascii=False, indent=2))
         sys.stdout.write("\n")
     else:
-        Console().print(lint_renderable(report))
+        stdout_console().print(lint_renderable(report))
     raise typer.Exit(report.exit_code(strict))
 
 
@@ -80,7 +87,6 @@ def scorecard(
     lang: LangOpt = None,
 ) -> None:
     """Weighted, capped attainment of each owner's KPIs for a period."""
-    from rich.console import Console
 
     from kpi_cli import scorecard as cards
     from kpi_cli.project import load_project
@@ -93,7 +99,7 @@ def scorecard(
     )
     currency = loaded.settings.project.currency
     if fmt is ScorecardFormat.table:
-        Console().print(cards.scorecard_renderable(card, currency))
+        stdout_console().print(cards.scorecard_renderable(card, currency))
     elif fmt is ScorecardFormat.json:
         sys.stdout.write(cards.render_json(card))
     elif fmt is ScorecardFormat.csv:
