@@ -423,6 +423,8 @@ def issue_text(issue: Any, lang: str) -> str:
         if params["last"] is None:
             return f"没有任何数据，本期截至 {params['period_end']}"
         return f"数据截至 {params['last']}，早于本期结束日 {params['period_end']}"
+    if code == "late_start":
+        return f"数据始于 {params['first']}，晚于本期开始日 {params['period_start']}"
     if code == "empty_days":
         days, total = params["days"], params["period_days"]
         if len(days) == total:

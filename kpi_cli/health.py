@@ -323,6 +323,23 @@ def _judge(
                 {"last": reach, "period_end": period.end.isoformat()},
             )
         )
+    # Exports that begin inside the period (a first export, a shop that went
+    # live mid-week) cover only part of it: judged like data that ends early.
+    late = bool(
+        info.time_column
+        and not source.sparse
+        and info.first is not None
+        and period.start < info.first.date() <= period.end
+    )
+    if late:
+        begins = info.first.date().isoformat()
+        issues.append(
+            HealthIssue(
+                "late_start",
+                f"data begins {begins}, after the period begins {period.start}",
+                {"first": begins, "period_start": period.start.isoformat()},
+            )
+        )
     # A zero-byte file is a failed export: which days it should have held is
     # unknown, so no period of the source can be trusted as complete.
     failed = any(f.state == "empty" for f in info.files)
@@ -384,7 +401,7 @@ def _judge(
             )
         )
 
-    median, ratio, drop = _volume(settings, stale, counts)
+    median, ratio, drop = _volume(settings, stale or late, counts)
     if drop:
         assert median is not None and ratio is not None
         issues.append(
@@ -418,7 +435,7 @@ def _judge(
         period_rows=counts.period_rows,
         period_first=counts.period_first,
         period_last=counts.period_last,
-        complete=not stale and not failed and not drop,
+        complete=not stale and not late and not failed and not drop,
         issues=tuple(unique),
         time_column=info.time_column,
         key=tuple(source.key),

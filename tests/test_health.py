@@ -573,3 +573,31 @@ def test_terminal_and_markdown_warnings_speak_the_review_language(
     )
     markdown = render_markdown(review)
     assert "- orders: 数据截至 2026-03-05，早于本期结束日 2026-03-08" in markdown
+
+
+def test_data_that_begins_inside_the_period_is_incomplete(tmp_path: Path) -> None:
+    # The first export starts on Wednesday: 3 orders from Wed to Sun would be
+    # off track against 10, but Monday and Tuesday were never exported.
+    rows = [("A1", day(2), "1.00"), ("A2", day(4), "1.00"), ("A3", day(6), "1.00")]
+    root = make_project(tmp_path, {"orders.csv": csv_of(rows)})
+    project = load_project(root)
+    review = run_review(project, choose_period(project, W10))
+
+    (source,) = review.sources
+    assert source.complete is False
+    assert "data begins 2026-03-04, after the period begins 2026-03-02" in source.issues
+    (kpi,) = review.kpis
+    assert kpi.value == 3
+    assert kpi.status == "incomplete_data"
+    # Not also called a volume drop: the late start explains the few rows.
+    assert source.volume_drop is False
+
+
+def test_data_that_begins_on_the_period_start_is_complete(tmp_path: Path) -> None:
+    rows = [(f"A{d}", day(d), "1.00") for d in range(7)]
+    root = make_project(tmp_path, {"orders.csv": csv_of(rows)})
+
+    (source,) = check(root).sources
+
+    assert source.complete is True
+    assert not [i for i in source.issues if "begins" in i]
