@@ -48,6 +48,9 @@ class Line:
     weight_share: float | None  # weight / weights that count
     contribution: float | None  # weight_share * counted
     reason: str
+    # The reason as a code and its figures, worded per language by reason_text.
+    reason_code: str = ""
+    reason_params: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,24 +70,48 @@ class Scorecard:
     cards: tuple[OwnerCard, ...]
 
 
-def _counted(result: KpiResult, cap: float) -> tuple[float | None, str]:
-    """The attainment that counts (capped) and why, or None and why not."""
+_REASONS = {
+    "weight_0": ("权重为 0", "weight 0"),
+    "no_data": ("本期无数据", "no data for the period"),
+    "no_target": ("本期无目标", "no target for the period"),
+    "incomplete_data": ("本期数据不完整", "data incomplete for the period"),
+    "met_at_zero": (
+        "为零即达标，按上限 {cap} 计入",
+        "met at zero, counted at the cap {cap}",
+    ),
+    "undefined": ("达成率无法计算", "attainment undefined"),
+    "capped": ("{attainment} 按上限 {cap} 计入", "{attainment} capped at {cap}"),
+    "counted": ("计入", "counted"),
+}
+
+
+def reason_text(code: str, params: Sequence[float], lang: str) -> str:
+    """Why a KPI counts or not, in ``lang``: "计入" / "counted",
+    "130.0% 按上限 110% 计入" / "130.0% capped at 110%"."""
+    zh, en = _REASONS[code]
+    cap = f"{params[0]:.0%}" if params else ""
+    attainment = f"{params[1]:.1%}" if len(params) > 1 else ""
+
+    return (zh if lang == "zh" else en).format(cap=cap, attainment=attainment)
+
+
+def _counted(
+    result: KpiResult, cap: float
+) -> tuple[float | None, str, tuple[float, ...]]:
+    """The attainment that counts (capped) and why (a code and its figures),
+    or None and why not."""
     if result.kpi.weight == 0:
-        return None, "weight 0"
-    if result.status == "no_data":
-        return None, "no data for the period"
-    if result.status == "no_target":
-        return None, "no target for the period"
-    if result.status == "incomplete_data":
-        return None, "data incomplete for the period"
+        return None, "weight_0", ()
+    if result.status in ("no_data", "no_target", "incomplete_data"):
+        return None, result.status, ()
     if result.attainment is None:
         if result.status == "on_track":
-            return cap, f"met at zero, counted at the cap {cap:.0%}"
-        return None, "attainment undefined"
+            return cap, "met_at_zero", (cap,)
+        return None, "undefined", ()
     if result.attainment > cap:
-        return cap, f"{result.attainment:.1%} capped at {cap:.0%}"
+        return cap, "capped", (cap, result.attainment)
 
-    return result.attainment, "counted"
+    return result.attainment, "counted", ()
 
 
 def owner_card(
@@ -92,9 +119,9 @@ def owner_card(
 ) -> OwnerCard:
     """The scorecard of one owner from their KPIs' review results."""
     counted = [(r, *_counted(r, cap)) for r in results]
-    total = sum(r.kpi.weight for r, value, _ in counted if value is not None)
+    total = sum(r.kpi.weight for r, value, *_ in counted if value is not None)
     lines = []
-    for result, value, reason in counted:
+    for result, value, code, params in counted:
         share = result.kpi.weight / total if value is not None and total else None
         lines.append(
             Line(
@@ -110,7 +137,10 @@ def owner_card(
                 counted=value,
                 weight_share=share,
                 contribution=None if share is None else share * value,
-                reason=reason,
+                # JSON and CSV keep the English reason, whatever the language.
+                reason=reason_text(code, params, "en"),
+                reason_code=code,
+                reason_params=params,
             )
         )
     score = sum(line.contribution or 0.0 for line in lines) if total else None
@@ -193,6 +223,10 @@ def scorecard_json(card: Scorecard) -> dict[str, Any]:
                         "weight_share": line.weight_share,
                         "contribution": line.contribution,
                         "reason": line.reason,
+                        "reason_code": line.reason_code,
+                        "reason_text": reason_text(
+                            line.reason_code, line.reason_params, card.language
+                        ),
                     }
                     for line in c.lines
                 ],
@@ -274,29 +308,55 @@ def _rows(card: Scorecard, c: OwnerCard, currency: str) -> list[list[str]]:
                 pct(line.attainment),
                 pct(line.counted),
                 pct(line.contribution),
-                line.reason,
+                reason_text(line.reason_code, line.reason_params, lang),
             ]
         )
 
     return rows
 
 
-_HEAD = ("KPI", "Value", "Target", "Weight", "Attain.", "Counted", "Contrib.", "Note")
+_HEADS = {
+    "en": (
+        "KPI",
+        "Value",
+        "Target",
+        "Weight",
+        "Attain.",
+        "Counted",
+        "Contrib.",
+        "Note",
+    ),
+    "zh": ("KPI", "实际值", "目标", "权重", "达成率", "计入值", "贡献", "说明"),
+}
+
+
+def _head(lang: str) -> tuple[str, ...]:
+    return _HEADS["zh" if lang == "zh" else "en"]
 
 
 def _title(card: Scorecard, c: OwnerCard) -> str:
-    score = "n/a" if c.score is None else f"{c.score:.1%}"
+    from kpi_cli.formatting import not_available
+
+    lang = card.language
+    score = not_available(lang) if c.score is None else f"{c.score:.1%}"
+    owner = "（无负责人）" if lang == "zh" and c.owner == NO_OWNER else c.owner
+    if lang == "zh":
+        return (
+            f"{owner}：{score}（计入权重 {c.weight:g}，上限 {card.cap:.0%}，"
+            f"{card.period.label}）"
+        )
     return (
-        f"{c.owner}: {score} (weights counted {c.weight:g}, "
+        f"{owner}: {score} (weights counted {c.weight:g}, "
         f"cap {card.cap:.0%}, {card.period.label})"
     )
 
 
 def render_markdown(card: Scorecard, currency: str = "CNY") -> str:
-    lines = [f"# {card.project} · scorecard {card.period.label}", ""]
+    word = "记分卡" if card.language == "zh" else "scorecard"
+    lines = [f"# {card.project} · {word} {card.period.label}", ""]
     for c in card.cards:
         lines += [f"## {_title(card, c)}", ""]
-        lines.append("| " + " | ".join(_HEAD) + " |")
+        lines.append("| " + " | ".join(_head(card.language)) + " |")
         lines.append("|---|" + "---:|" * 6 + "---|")
         for row in _rows(card, c, currency):
             lines.append("| " + " | ".join(x.replace("|", "\\|") for x in row) + " |")
@@ -313,7 +373,7 @@ def scorecard_renderable(card: Scorecard, currency: str = "CNY") -> Any:
     tables = []
     for c in card.cards:
         table = Table(title=_title(card, c), title_justify="left", header_style="bold")
-        for i, head in enumerate(_HEAD):
+        for i, head in enumerate(_head(card.language)):
             table.add_column(head, justify="left" if i in (0, 7) else "right")
         for row in _rows(card, c, currency):
             table.add_row(*row)
