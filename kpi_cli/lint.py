@@ -75,6 +75,9 @@ class Check:
 
     state: State
     reason: str
+    # The reason as a code and its parts, worded per language by check_text.
+    code: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,17 +205,30 @@ def achievability(
 def judge_achievability(facts: Achievability, grain: str, fmt: Any) -> Check:
     """The A verdict from the figures (``fmt`` formats a KPI value)."""
     if facts.target is None:
-        return Check("warn", "target could not be resolved (baseline missing)")
+        return Check(
+            "warn", "target could not be resolved (baseline missing)", "unresolved"
+        )
     if facts.periods < MIN_HISTORY:
         return Check(
             "warn",
             f"only {facts.periods} {grain}(s) of history; need {MIN_HISTORY} to judge",
+            "short_history",
+            (("periods", facts.periods), ("grain", grain)),
         )
     figures = (
         f"target {fmt(facts.target)}; best {fmt(facts.best)}; "
         f"met in {_pct(facts.share_met)} of {facts.periods} {grain}s; "
         f"needs {_signed(facts.needed_change)} vs last {grain}, "
         f"p90 change {_signed(facts.p90_change)}"
+    )
+    parts = (
+        ("target", fmt(facts.target)),
+        ("best", fmt(facts.best)),
+        ("met", _pct(facts.share_met)),
+        ("periods", facts.periods),
+        ("grain", grain),
+        ("needed", _signed(facts.needed_change)),
+        ("p90", _signed(facts.p90_change)),
     )
     stretched = (
         facts.needed_change is not None
@@ -221,12 +237,15 @@ def judge_achievability(facts: Achievability, grain: str, fmt: Any) -> Check:
     )
     if facts.beyond_best and stretched:
         return Check(
-            "fail", "beyond anything achieved and above usual growth: " + figures
+            "fail",
+            "beyond anything achieved and above usual growth: " + figures,
+            "beyond",
+            parts,
         )
     if facts.share_met is not None and facts.share_met >= TOO_EASY_SHARE:
-        return Check("warn", "too easy: " + figures)
+        return Check("warn", "too easy: " + figures, "too_easy", parts)
 
-    return Check("pass", figures)
+    return Check("pass", figures, "figures", parts)
 
 
 def range_check(
@@ -234,43 +253,61 @@ def range_check(
 ) -> Check:
     """The A verdict of a range target: too easy or never reached."""
     if len(history) < MIN_HISTORY:
-        return Check("warn", f"only {len(history)} period(s) of history")
+        return Check(
+            "warn",
+            f"only {len(history)} period(s) of history",
+            "range_short",
+            (("periods", len(history)),),
+        )
     inside = sum(
         1 for h in history if (low is None or h >= low) and (high is None or h <= high)
     )
     share = inside / len(history)
     figures = f"in range in {_pct(share)} of {len(history)} periods"
+    parts = (("met", _pct(share)), ("periods", len(history)))
     if share >= TOO_EASY_SHARE:
-        return Check("warn", "too easy: " + figures)
+        return Check("warn", "too easy: " + figures, "range_too_easy", parts)
     if inside == 0:
-        return Check("warn", "never reached: " + figures)
+        return Check("warn", "never reached: " + figures, "range_never", parts)
 
-    return Check("pass", figures)
+    return Check("pass", figures, "range", parts)
 
 
 def specific(kpi: KpiSettings) -> Check:
     """S: a name and an owner (required), a description (expected)."""
     if not (kpi.name.zh or kpi.name.en):
-        return Check("fail", "no name")
+        return Check("fail", "no name", "no_name")
     if not kpi.owner:
-        return Check("fail", "no owner")
+        return Check("fail", "no owner", "no_owner")
     if not kpi.description:
-        return Check("warn", "no description")
+        return Check("warn", "no description", "no_description")
 
-    return Check("pass", f"owner {kpi.owner}")
+    return Check("pass", f"owner {kpi.owner}", "owner", (("owner", kpi.owner),))
 
 
 def relevant(kpi: KpiSettings, stage: str | None) -> Check:
     """R: an objective, or the project's current stage."""
     if kpi.objective:
-        return Check("pass", f"objective: {kpi.objective}")
+        return Check(
+            "pass",
+            f"objective: {kpi.objective}",
+            "objective",
+            (("objective", kpi.objective),),
+        )
     if kpi.stage and stage and kpi.stage == stage:
-        return Check("pass", f"stage {stage} (current)")
+        return Check(
+            "pass", f"stage {stage} (current)", "current_stage", (("stage", stage),)
+        )
     if kpi.stage:
         current = stage or "not set"
-        return Check("warn", f"stage {kpi.stage} is not the current stage ({current})")
+        return Check(
+            "warn",
+            f"stage {kpi.stage} is not the current stage ({current})",
+            "other_stage",
+            (("stage", kpi.stage), ("current", stage)),
+        )
 
-    return Check("fail", "no objective and no stage")
+    return Check("fail", "no objective and no stage", "no_objective")
 
 
 def timely(kpi: KpiSettings, today: dt.date) -> Check:
@@ -278,16 +315,32 @@ def timely(kpi: KpiSettings, today: dt.date) -> Check:
     (warn when every due date is before ``today``)."""
     entries = targets.schedule(kpi)
     if not entries:
-        return Check("fail", f"{kpi.grain}; no target")
+        return Check(
+            "fail", f"{kpi.grain}; no target", "no_target", (("grain", kpi.grain),)
+        )
     dues = [e.due for e in entries if e.due]
     dated = [e.effective for e in entries if e.effective]
     if not dues and not dated:
-        return Check("fail", f"{kpi.grain}; no due date or effective date")
+        return Check(
+            "fail",
+            f"{kpi.grain}; no due date or effective date",
+            "no_date",
+            (("grain", kpi.grain),),
+        )
     if dues and max(dues) < today and not dated:
-        return Check("warn", f"{kpi.grain}; due date {max(dues)} has passed")
+        return Check(
+            "warn",
+            f"{kpi.grain}; due date {max(dues)} has passed",
+            "overdue",
+            (("grain", kpi.grain), ("date", max(dues))),
+        )
     when = f"due {max(dues)}" if dues else f"effective from {min(dated)}"
+    code = "due" if dues else "effective"
+    day = max(dues) if dues else min(dated)
 
-    return Check("pass", f"{kpi.grain}; {when}")
+    return Check(
+        "pass", f"{kpi.grain}; {when}", code, (("grain", kpi.grain), ("date", day))
+    )
 
 
 def measurable(
@@ -295,11 +348,21 @@ def measurable(
 ) -> Check:
     """M: the measure compiles to a number consistent with the unit."""
     if column_type is None:
-        return Check("fail", "the measure does not compile")
+        return Check("fail", "the measure does not compile", "no_compile")
     if not column_type.upper().startswith(_NUMERIC):
-        return Check("fail", f"the measure returns {column_type}, not a number")
+        return Check(
+            "fail",
+            f"the measure returns {column_type}, not a number",
+            "not_number",
+            (("type", column_type),),
+        )
     if not values:
-        return Check("warn", f"{column_type}; no values in the history")
+        return Check(
+            "warn",
+            f"{column_type}; no values in the history",
+            "no_values",
+            (("type", column_type),),
+        )
     if kpi.unit == "percent":
         outside = [v for v in values if not 0 <= v <= 1]
         if outside:
@@ -308,6 +371,8 @@ def measurable(
                 "warn",
                 f"{len(outside)} of {len(values)} values outside 0..1 (e.g. "
                 f"{worst:g}); percent KPIs are fractions, 0.042 = 4.2%",
+                "percent_outside",
+                (("count", len(outside)), ("of", len(values)), ("example", worst)),
             )
     if kpi.unit == "count":
         fractional = [v for v in values if v != math.floor(v)]
@@ -316,9 +381,20 @@ def measurable(
                 "warn",
                 f"{len(fractional)} of {len(values)} values are not whole "
                 f"(e.g. {fractional[0]:g}); a count should be",
+                "count_fraction",
+                (
+                    ("count", len(fractional)),
+                    ("of", len(values)),
+                    ("example", fractional[0]),
+                ),
             )
 
-    return Check("pass", f"{column_type}; {len(values)} values fit unit {kpi.unit}")
+    return Check(
+        "pass",
+        f"{column_type}; {len(values)} values fit unit {kpi.unit}",
+        "fits",
+        (("type", column_type), ("count", len(values)), ("unit", kpi.unit)),
+    )
 
 
 def by_sum_findings(kpi: KpiSettings, file: str) -> list[Finding]:
@@ -468,11 +544,15 @@ def _grade(
     }
     facts = None
     if not targets.schedule(kpi) or all(e.kind is None for e in targets.schedule(kpi)):
-        checks["A"] = Check("fail", "no target value, growth or range")
+        checks["A"] = Check("fail", "no target value, growth or range", "no_kind")
     elif series is None:
-        checks["A"] = Check("fail", "no history: the KPI does not compile")
+        checks["A"] = Check(
+            "fail", "no history: the KPI does not compile", "no_history"
+        )
     elif series.target is None:
-        checks["A"] = Check("warn", "no target applies to the next period")
+        checks["A"] = Check(
+            "warn", "no target applies to the next period", "no_next_target"
+        )
     elif series.target.kind == "range":
         checks["A"] = range_check(values, series.target.low, series.target.high)
     else:
@@ -652,10 +732,84 @@ def _histories(
 # ------------------------------------------------------------- rendering
 
 _MARKS = {"pass": "✓", "warn": "!", "fail": "✗"}
+_STATES = {"pass": "通过", "warn": "警告", "fail": "未通过"}
+# What each letter checks, shown before its reason in Chinese.
+LETTER_LABELS = {
+    "S": "名称、说明与负责人",
+    "M": "度量可编译且返回数字",
+    "A": "目标与历史",
+    "R": "关联目标或当前阶段",
+    "T": "周期与截止日期",
+}
+_GRAINS_ZH = {"day": "天", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
+_FIGURES_ZH = (
+    "目标 {target}；历史最佳 {best}；{periods} 个{grain}中 {met} 达标；"
+    "较上一{grain}需 {needed}，p90 变化 {p90}"
+)
+_REASONS_ZH = {
+    "unresolved": "无法确定目标（缺少基期）",
+    "short_history": "仅有 {periods} 个{grain}的历史，至少需要 "
+    + str(MIN_HISTORY)
+    + " 个",
+    "beyond": "超出历史最好水平且高于通常增幅：" + _FIGURES_ZH,
+    "too_easy": "目标过易：" + _FIGURES_ZH,
+    "figures": _FIGURES_ZH,
+    "range_short": "仅有 {periods} 个周期的历史",
+    "range_too_easy": "目标过易：{periods} 个周期中 {met} 在区间内",
+    "range_never": "从未达到：{periods} 个周期中 {met} 在区间内",
+    "range": "{periods} 个周期中 {met} 在区间内",
+    "no_name": "缺少名称",
+    "no_owner": "缺少负责人",
+    "no_description": "缺少说明",
+    "owner": "负责人 {owner}",
+    "objective": "目标：{objective}",
+    "current_stage": "属于当前阶段 {stage}",
+    "other_stage": "阶段 {stage} 不是当前阶段（{current}）",
+    "no_objective": "既无关联目标，也无阶段",
+    "no_target": "按{grain}；没有目标",
+    "no_date": "按{grain}；没有截止日期或生效日期",
+    "overdue": "按{grain}；截止日期 {date} 已过",
+    "due": "按{grain}；截止 {date}",
+    "effective": "按{grain}；{date} 起生效",
+    "no_compile": "度量无法编译",
+    "not_number": "度量返回 {type}，不是数字",
+    "no_values": "{type}；历史中没有数值",
+    "percent_outside": (
+        "{of} 个值中有 {count} 个超出 0..1（如 {example:g}）；"
+        "百分比 KPI 用小数表示，0.042 = 4.2%"
+    ),
+    "count_fraction": "{of} 个值中有 {count} 个不是整数（如 {example:g}）；计数应为整数",
+    "fits": "{type}；{count} 个值符合单位 {unit}",
+    "no_kind": "没有目标值、增长目标或区间",
+    "no_history": "没有历史：该 KPI 无法编译",
+    "no_next_target": "下一周期没有适用的目标",
+}
 
 
-def lint_json(report: LintReport) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
+def state_label(state: str, lang: str) -> str:
+    """A verdict as a word: 通过/警告/未通过 or pass/warn/fail."""
+    return _STATES.get(state, state) if lang == "zh" else state
+
+
+def check_text(check: Check, lang: str) -> str:
+    """A check's reason in ``lang``; the English reason for English, and for a
+    check without a known code."""
+    template = _REASONS_ZH.get(check.code) if lang == "zh" else None
+    if template is None:
+        return check.reason
+    # Unknown figures arrive as "n/a" from _pct/_signed.
+    params = {k: "不适用" if v == "n/a" else v for k, v in check.params}
+    if "grain" in params:
+        params["grain"] = _GRAINS_ZH.get(params["grain"], params["grain"])
+    if params.get("current", "") is None:
+        params["current"] = "未设置"
+
+    return template.format(**params)
+
+
+def lint_json(report: LintReport, lang: str = "en") -> dict[str, Any]:
+    """The report as a JSON-ready dict: English keys, states and reasons; each
+    check also carries its ``code`` and its ``text`` in ``lang``."""
 
     def facts(item: KpiLint) -> dict[str, Any] | None:
         h = item.history
@@ -688,7 +842,12 @@ def lint_json(report: LintReport) -> dict[str, Any]:
                 "id": item.kpi.id,
                 "state": item.worst,
                 "checks": {
-                    letter: {"state": c.state, "reason": c.reason}
+                    letter: {
+                        "state": c.state,
+                        "reason": c.reason,
+                        "code": c.code,
+                        "text": check_text(c, lang),
+                    }
                     for letter, c in item.checks.items()
                 },
                 "history": facts(item),
@@ -698,11 +857,17 @@ def lint_json(report: LintReport) -> dict[str, Any]:
     }
 
 
-def summary(report: LintReport) -> str:
+def summary(report: LintReport, lang: str = "en") -> str:
     """One line: how many KPIs pass, warn and fail, and the findings."""
     states = [k.worst for k in report.kpis]
     fails = sum(1 for f in report.findings if f.severity == "fail")
     warns = len(report.findings) - fails
+    if lang == "zh":
+        return (
+            f"{len(states)} 个 KPI：{states.count('pass')} 个通过，"
+            f"{states.count('warn')} 个警告，{states.count('fail')} 个未通过；"
+            f"{fails} 个定义错误，{warns} 个警告"
+        )
     return (
         f"{len(states)} KPI(s): {states.count('pass')} pass, "
         f"{states.count('warn')} warn, {states.count('fail')} fail; "
@@ -710,8 +875,10 @@ def summary(report: LintReport) -> str:
     )
 
 
-def lint_renderable(report: LintReport) -> Any:
-    """Findings, a compact SMART table, the reasons behind it, a summary."""
+def lint_renderable(report: LintReport, lang: str = "en") -> Any:
+    """Findings, a compact SMART table, the reasons behind it, a summary, in
+    ``lang``. Findings (definition errors) stay in English: most carry
+    DuckDB's own message."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -727,7 +894,9 @@ def lint_renderable(report: LintReport) -> Any:
         table.add_column(letter, justify="center")
     for item in report.kpis:
         cells = [
-            Text(f"{_MARKS[c.state]} {c.state}", style=styles[c.state])
+            Text(
+                f"{_MARKS[c.state]} {state_label(c.state, lang)}", style=styles[c.state]
+            )
             for c in item.checks.values()
         ]
         table.add_row(item.kpi.id, *cells)
@@ -736,8 +905,10 @@ def lint_renderable(report: LintReport) -> Any:
     for item in report.kpis:
         for letter, c in item.checks.items():
             if c.state != "pass" or letter == "A":
-                line = f"{item.kpi.id} {letter} {_MARKS[c.state]} {c.reason}"
+                label = f"（{LETTER_LABELS[letter]}）" if lang == "zh" else ""
+                reason = check_text(c, lang)
+                line = f"{item.kpi.id} {letter}{label} {_MARKS[c.state]} {reason}"
                 parts.append(Text(line, style=styles[c.state]))
-    parts.append(Text(summary(report)))
+    parts.append(Text(summary(report, lang)))
 
     return Group(*parts)

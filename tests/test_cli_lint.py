@@ -105,3 +105,56 @@ def test_sample_project_verdicts(sample_project: Path, runner: CliRunner) -> Non
         }
         assert k["checks"]["T"]["reason"].endswith("; no target")
     assert result.exit_code == (1 if untargeted else 0), result.output
+
+
+def _lint_lines(root: Path, lang: str) -> list[str]:
+    from rich.console import Console
+
+    from kpi_cli.lint import lint_project, lint_renderable
+    from kpi_cli.project import load_project
+
+    report = lint_project(load_project(root))
+    console = Console(width=120, color_system=None)
+    with console.capture() as captured:
+        console.print(lint_renderable(report, lang))
+    return [line.rstrip() for line in captured.get().splitlines()]
+
+
+def test_lint_speaks_zh_and_en_and_json_stays_english(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    # Every weekly sum is 840 (test_lint._weekly_rows): a target of 500 is met
+    # in all of them, so A warns "too easy"; 500 vs last 840 needs -40.5%.
+    rows = _weekly_rows()
+    weekly = {}
+    for day, _, amount in rows:
+        key = day.isocalendar()[:2]
+        weekly[key] = weekly.get(key, 0.0) + float(amount)
+    assert set(weekly.values()) == {840.0}
+    needed = f"{(500 - 840) / 840 * 100:+.1f}%"
+    assert needed == "-40.5%"
+    root = make_project(tmp_path / "p", GOOD.format(target=500), rows)
+    data = json.loads(
+        _run(runner, "-p", str(root), "-f", "json", "--lang", "zh").stdout
+    )
+    a = data["kpis"][0]["checks"]["A"]
+    periods = data["kpis"][0]["history"]["periods"]
+    assert a["state"] == "warn" and a["code"] == "too_easy"
+    assert a["reason"].startswith("too easy: target ¥500.00; best ¥840.00; ")
+    assert a["text"] == (
+        f"目标过易：目标 ¥500.00；历史最佳 ¥840.00；{periods} 个周中 100% 达标；"
+        f"较上一周需 {needed}，p90 变化 +0.0%"
+    )
+    assert data["kpis"][0]["checks"]["S"]["reason"] == "owner Ops"
+
+    zh = _lint_lines(root, "zh")
+    assert "│ gmv │ ✓ 通过 │ ✓ 通过 │ ! 警告 │ ✓ 通过 │ ✓ 通过 │" in zh
+    assert f"gmv A（目标与历史） ! {a['text']}" in zh
+    assert zh[-1] == "1 个 KPI：0 个通过，1 个警告，0 个未通过；0 个定义错误，1 个警告"
+    en = _lint_lines(root, "en")
+    assert "│ gmv │ ✓ pass │ ✓ pass │ ! warn │ ✓ pass │ ✓ pass │" in en
+    assert f"gmv A ! {a['reason']}" in en
+    assert (
+        en[-1]
+        == "1 KPI(s): 0 pass, 1 warn, 0 fail; 0 definition error(s), 1 warning(s)"
+    )

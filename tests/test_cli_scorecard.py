@@ -136,3 +136,40 @@ def test_unknown_owner_exits_2(project: Path, runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert "no KPI is owned by 'Team C'" in result.stderr
     assert "owners: Team A, Team B" in result.stderr
+
+
+def _card_lines(project: Path, lang: str) -> list[str]:
+    from rich.console import Console
+
+    from kpi_cli import scorecard as cards
+    from kpi_cli.periods import parse_period
+    from kpi_cli.project import load_project
+
+    loaded = load_project(project)
+    card = cards.scorecard(loaded, parse_period("2026-W46"), language=lang)
+    console = Console(width=120, color_system=None, record=True)
+    with console.capture() as captured:
+        console.print(cards.scorecard_renderable(card))
+    return [line.rstrip() for line in captured.get().splitlines()]
+
+
+def test_table_speaks_zh_and_en_json_stays_english(
+    project: Path, runner: CliRunner
+) -> None:
+    # Team A in W46: a 700/800 = 87.5% (weight 3), b 140/100 = 140% capped 110%.
+    zh = _card_lines(project, "zh")
+    assert zh[0] == "Team A：93.1%（计入权重 4，上限 110%，2026-W46）"
+    assert "实际值" in zh[2] and "达成率" in zh[2] and "说明" in zh[2]
+    assert any("140.0% 按上限 110% 计入" in line for line in zh)
+    en = _card_lines(project, "en")
+    assert en[0] == "Team A: 93.1% (weights counted 4, cap 110%, 2026-W46)"
+    assert "Attain." in en[2] and "Note" in en[2]
+    assert any("140.0% capped at 110%" in line for line in en)
+
+    args = ["scorecard", "-p", str(project), "--period", "2026-W46", "-f", "json"]
+    data = json.loads(runner.invoke(app, [*args, "--lang", "zh"]).stdout)
+    kpis = {k["id"]: k for k in data["owners"][0]["kpis"]}
+    assert kpis["sales_b"]["reason"] == "140.0% capped at 110%"
+    assert kpis["sales_b"]["reason_code"] == "capped"
+    assert kpis["sales_b"]["reason_text"] == "140.0% 按上限 110% 计入"
+    assert kpis["sales_a"]["reason"] == "counted"

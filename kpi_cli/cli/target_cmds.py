@@ -51,6 +51,7 @@ def lint(
             show_default=False,
         ),
     ] = None,
+    lang: LangOpt = None,
 ) -> None:
     """Check the project's definitions and grade each KPI's SMART-ness.
 
@@ -61,12 +62,15 @@ def lint(
     from kpi_cli.lint import lint_json, lint_project, lint_renderable
     from kpi_cli.project import load_project
 
-    report = lint_project(load_project(project), history=history)
+    loaded = load_project(project)
+    language = lang.value if lang else loaded.settings.project.language
+    report = lint_project(loaded, history=history)
     if fmt is LintFormat.json:
-        sys.stdout.write(json.dumps(lint_json(report), ensure_ascii=False, indent=2))
+        data = lint_json(report, language)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
         sys.stdout.write("\n")
     else:
-        stdout_console().print(lint_renderable(report))
+        stdout_console().print(lint_renderable(report, language))
     raise typer.Exit(report.exit_code(strict))
 
 
