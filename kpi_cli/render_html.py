@@ -173,12 +173,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "mostly_rate": "以比率效应为主",
         "mostly_mix": "以结构效应为主",
         # Notes the review attaches as codes.
-        "note_incomplete": "数据源 {sources} 数据不完整：本期不判为未达成或有风险",
-        "note_baseline_missing": "增长目标的基期 {periods} 没有数据",
-        "note_pacing_fallback": "去年同期没有可用的进度曲线，改按天线性折算",
-        "note_target_grain": "目标按{grain}设定，本期不按目标判定",
         "anomaly_vanished": "本期消失：此前各期都有数据，本期没有",
         "anomaly_method_robust_z_weekday": "对比此前几周的同一天",
+        "anomaly_method_change": "较上期变化（历史数据不足）",
+        "anomaly_previous": "上期",
         # Data health.
         "time_column": "时间列",
         "source_key": "主键",
@@ -322,15 +320,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "why_sep": "; ",
         "mostly_rate": "mostly rate, not mix",
         "mostly_mix": "mostly mix, not rate",
-        "note_incomplete": "incomplete data in {sources}: this KPI is not called "
-        "off track or at risk this period",
-        "note_baseline_missing": "no value for the growth target's baseline {periods}",
-        "note_pacing_fallback": "last year had no usable curve; the target is "
-        "prorated linearly",
-        "note_target_grain": "the target is set per {grain}; this period is not "
-        "judged against it",
         "anomaly_vanished": "vanished: present in every earlier period, none now",
         "anomaly_method_robust_z_weekday": "against the same weekday of earlier weeks",
+        "anomaly_method_change": "change from the previous period (short history)",
+        "anomaly_previous": "previous",
         "time_column": "Time column",
         "source_key": "Key",
         "empty_days": "Days without rows",
@@ -419,6 +412,7 @@ class ChartView:
     current_anchor: str  # text-anchor: end on the last slot, so it stays inside
     current_text: str
     summary: str  # the chart in words, for screen readers
+    legend_y: float = 17.0  # legend baseline, in its own band above the plot
 
 
 @dataclass(frozen=True)
@@ -797,7 +791,7 @@ def _kpi_view(
         chart=_chart(result.trend, result.period, unit, places, fmt),
         trend_title=t["trend"].format(count=count),
         breakdown=_breakdown(result.breakdown, kpi, fmt, t),
-        notes=tuple(_note(note, fmt.lang, t) for note in result.notes),
+        notes=tuple(_note(note, fmt.lang) for note in result.notes),
         anomaly=_anomaly(result.anomaly, unit, places, fmt, t),
         definition=_definition(result, fmt, t),
         filter_sql=kpi.filter or "",
@@ -1005,23 +999,9 @@ def _why(result: KpiResult, fmt: Formatter, t: dict[str, str]) -> WhyView | None
     )
 
 
-def _note(note: str, lang: str, t: dict[str, str]) -> str:
-    """A note the review attaches as ``code:argument`` in the report's words;
-    any other note (free text from a project) as it is."""
-    code, colon, argument = note.partition(":")
-    if not colon:
-        return note
-    parts = [p for p in argument.split(",") if p]
-    if code == "incomplete":
-        return t["note_incomplete"].format(sources=t["list_sep"].join(parts))
-    if code == "baseline_missing":
-        return t["note_baseline_missing"].format(periods=t["list_sep"].join(parts))
-    if code == "pacing_fallback":
-        return t["note_pacing_fallback"]
-    if code == "target_grain" and f"grain_{argument}" in t:
-        return t["note_target_grain"].format(grain=_grain_word(argument, lang, t))
-
-    return note
+def _note(note: str, lang: str) -> str:
+    """A review note in words: the same wording as the terminal (note_text)."""
+    return f.note_text(note, lang)
 
 
 def _tone(delta: Any, direction: str) -> str:
@@ -1108,6 +1088,18 @@ def _anomaly(
         head = t["anomaly_vanished"]
     else:
         head = t["anomaly_up"] if anomaly.direction == "up" else t["anomaly_down"]
+    if anomaly.method == "change":
+        # The short-history rule: score is |change| / |previous|, the sign is
+        # the direction; a vanished value changed by -100 %.
+        change = -1.0 if vanished else float(anomaly.score)
+        if anomaly.direction == "down":
+            change = -abs(change)
+        parts = [head] if vanished else []
+        parts.append(f"{t['anomaly_method_change']} {fmt.pct(change)}")
+        if f.is_known(anomaly.baseline):
+            shown = fmt.value(anomaly.baseline, unit, places)
+            parts.append(f"{t['anomaly_previous']} {shown}")
+        return " · ".join(parts)
     parts = [head]
     if f.is_known(anomaly.baseline):
         parts.append(f"{t['baseline']} {fmt.value(anomaly.baseline, unit, places)}")
@@ -1357,8 +1349,17 @@ def _show_delimiter(delimiter: str | None) -> str:
 # ---------------------------------------------------------------------------
 # Trend chart geometry.
 
-_W, _H = 480, 190
-_LEFT, _RIGHT, _TOP, _BOTTOM = 4.0, 476.0, 18.0, 162.0
+# From the top: the legend's band, room for the current value's label above
+# the tallest mark, the plot, then the period labels. Sizes are SVG user units
+# at the largest font the stylesheet gives (narrow screens), so the layout
+# holds at every width.
+_W, _H = 480, 214
+_LEGEND_BAND = 20.0  # legend text lives in [0, _LEGEND_BAND]
+_LEGEND_Y = 17.0  # its baseline (16 px legend on phones, 3 below)
+_LABEL_SIZE = 18.0  # .value-label font size on narrow screens
+_LABEL_DESCENT = 4.0
+_LABEL_GAP = 6.0  # between a label and the mark or target line it avoids
+_LEFT, _RIGHT, _TOP, _BOTTOM = 4.0, 476.0, 46.0, 186.0
 
 
 def _chart(
@@ -1445,7 +1446,11 @@ def _chart(
         if current_index == n - 1:
             anchor = "end"
             x = min(x + (bar_width / 2 if kind == "bars" else 6), _RIGHT)
-        current_label = Mark(round(x, 2), y(current_value), 0, 0, True, "")
+        target = targets[current_index]
+        label_y = _label_baseline(
+            y(current_value), None if target is None else y(target)
+        )
+        current_label = Mark(round(x, 2), label_y, 0, 0, True, "")
         current_text = fmt.compact(points[current_index].value, unit, places)
     band = (round(_LEFT + slot * current_index, 2), round(slot, 2))
     summary = ", ".join(
@@ -1473,7 +1478,36 @@ def _chart(
         current_anchor=anchor,
         current_text=current_text,
         summary=summary,
+        legend_y=_LEGEND_Y,
     )
+
+
+def _label_baseline(mark: float, target: float | None) -> float:
+    """The baseline of the current value's label, in SVG user units.
+
+    Above the mark by default; above the target line too when that line would
+    cross the label; below both (inside the bar, legible on its paper halo)
+    when there is no room above. Never higher than the legend band allows.
+    """
+    top_limit = _LEGEND_BAND + _LABEL_GAP + _LABEL_SIZE  # lowest allowed baseline
+
+    def clear(base: float) -> bool:
+        if target is None:
+            return True
+        return not (base - _LABEL_SIZE - 2 <= target <= base + _LABEL_DESCENT + 2)
+
+    above = mark - _LABEL_GAP
+    candidates = [above]
+    if target is not None:
+        # Just clear of the line by the margin ``clear`` asks for.
+        candidates.append(min(mark, target) - _LABEL_DESCENT - 3)
+        candidates.append(max(mark, target) + _LABEL_SIZE + 3)
+    for base in candidates:
+        if top_limit <= base <= _BOTTOM - _LABEL_DESCENT and clear(base):
+            return round(base, 2)
+    # No clear spot (a target hugging the top of a full-height bar): stay
+    # below the legend, where the label's halo keeps it readable.
+    return round(max(top_limit, min(above, _BOTTOM - _LABEL_DESCENT)), 2)
 
 
 def _target_path(targets: list[float | None], slot: float, y: Any) -> str:

@@ -28,7 +28,13 @@ from kpi_cli.errors import OutputError, TemplateError, UsageError
 from kpi_cli.periods import parse_period
 from kpi_cli.render_html import render_html
 from kpi_cli.review import run_review
-from kpi_cli.review_model import Breakdown, BreakdownRow, Change, TargetDetail
+from kpi_cli.review_model import (
+    Anomaly,
+    Breakdown,
+    BreakdownRow,
+    Change,
+    TargetDetail,
+)
 from kpi_cli.sample import generate
 from kpi_cli.scaffold import create_project
 
@@ -250,7 +256,7 @@ def test_trend_chart_is_inline_svg_with_target_and_gap(soup, lang: str) -> None:
     gmv = soup.select_one("#kpi-gmv")
     svg = gmv.select_one("svg.trend")
 
-    assert svg["viewbox"] == "0 0 480 190"  # html.parser lowercases names
+    assert svg["viewbox"] == "0 0 480 214"  # html.parser lowercases names
     bars = svg.select(".bars rect")
     assert len(bars) == 11  # twelve periods, one without data
     assert len(svg.select(".gaps text")) == 1
@@ -778,7 +784,7 @@ def test_coded_notes_are_words(insight, lang: str) -> None:
         "数据源 orders、traffic 数据不完整：本期不判为未达成或有风险"
         if lang == "zh"
         else "incomplete data in orders, traffic: this KPI is not called off "
-        "track or at risk this period"
+        "track or at risk"
     )
     assert "incomplete:orders" not in insight.get_text()
 
@@ -878,3 +884,112 @@ def test_real_why_block_matches_sql_over_the_export(collapsed, lang: str) -> Non
     assert text_of(live.select_one(".row-anomaly")).startswith(
         "⚑ 异常偏低" if lang == "zh" else "⚑ Unusually low"
     )
+
+
+# --- chart layout, shared note wording, short-history anomalies ----------------
+
+LABEL_SIZE, LABEL_DESCENT = 18.0, 4.0  # the largest .value-label font (phones)
+LEGEND_SIZE = 16.0  # the largest .legend font the stylesheet sets (phones)
+
+
+def label_box(svg) -> tuple[float, float]:
+    y = float(svg.select_one(".value-label")["y"])
+    return y - LABEL_SIZE, y + LABEL_DESCENT
+
+
+def target_y(svg) -> float:
+    # The last "L x y" of the stepped path is the current (last) slot's level.
+    return float(svg.select_one("path.target")["d"].split()[-1])
+
+
+@pytest.mark.parametrize(
+    ("values", "target"),
+    [
+        ([100, 120, 150, 171], 90),  # current is the maximum, target far below
+        ([100, 120, 150, 200], 200),  # maximum on the top tick, target on it
+        ([100, 120, 150, 196], 199),  # target a hair above the tallest bar
+        ([100, 120, 150, 171], 168),  # target just under the current value
+    ],
+)
+def test_value_label_clears_legend_and_target(
+    values: list[float], target: float, lang: str
+) -> None:
+    orders = make_results()[1]
+    result = replace(orders, value=values[-1], trend=trend(values, target))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    svg = page.select_one("#kpi-orders svg.trend")
+    legend = svg.select_one("text.legend")
+    legend_y = float(legend["y"])
+    top, bottom = label_box(svg)
+    level = target_y(svg)
+    bar_top = min(float(r["y"]) for r in svg.select(".bars rect.current"))
+
+    assert text_of(svg.select_one(".value-label")) == str(values[-1])
+    # The legend band [y - size, y] and the label's box do not intersect.
+    assert legend_y - LEGEND_SIZE >= 0
+    assert legend_y < top
+    # The dashed target line does not run through the label.
+    assert not top <= level <= bottom
+    # The plot (bars, target) starts below the legend too.
+    assert bar_top > legend_y and level > legend_y
+    assert (t := text_of(legend)).startswith("■") and t.count("╌") == 2
+
+
+def test_legend_without_target_has_no_target_key(lang: str) -> None:
+    orders = make_results()[1]
+    result = replace(orders, trend=trend([1, 2, 3], None))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    legend = text_of(page.select_one("#kpi-orders svg.trend text.legend"))
+
+    assert legend == ("■ 本期" if lang == "zh" else "■ This period")
+
+
+def test_partial_base_note_reads_like_the_terminal(lang: str) -> None:
+    orders = make_results()[1]
+    result = replace(orders, notes=("partial_base:2026-W47",))
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    notes = text_of(page.select_one("#kpi-orders .notes"))
+
+    assert notes.endswith(
+        "对比期 2026-W47 开始后才有数据：对比值可能不完整"
+        if lang == "zh"
+        else "the data begins after comparison period 2026-W47 begins: "
+        "its value may be partial"
+    )
+    assert "partial_base:" not in page.get_text()
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "vanished"),
+    [(200, 310, False), (400, 150, False), (240, 0, True)],
+)
+def test_short_history_anomaly_is_a_change_from_previous(
+    before: int, now: int, vanished: bool, lang: str
+) -> None:
+    # What the change rule in anomaly.py attaches: score |now - before| / before.
+    share = 1.0 if vanished else abs(now - before) / before
+    anomaly = Anomaly(
+        share,
+        "up" if now > before else "down",
+        before,
+        "change",
+        "vanished" if vanished else "",
+    )
+    orders = make_results()[1]
+    result = replace(orders, value=now, anomaly=anomaly)
+    page = soup_of(render_html(make_review(lang, results=(result,))))
+    text = text_of(page.select_one("#kpi-orders .anomaly"))
+    words = (
+        "较上期变化（历史数据不足）"
+        if lang == "zh"
+        else "change from the previous period (short history)"
+    )
+    match = re.search(re.escape(words) + r" ([+−-][\d.,]+)%", text)
+
+    assert match, text
+    pct = float(match.group(1).replace("−", "-").replace(",", ""))
+    assert pct == pytest.approx((now - before) / before * 100, abs=0.05)
+    previous = "上期" if lang == "zh" else "previous"
+    assert f"{previous} {before}" in text
+    for word in ("usual", "常态", "score", "偏离分数"):
+        assert word not in text
