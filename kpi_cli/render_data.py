@@ -27,6 +27,7 @@ from kpi_cli.formatting import (
 from kpi_cli.periods import Period
 from kpi_cli.review_model import (
     Change,
+    FileHealth,
     KpiResult,
     Review,
     SourceHealth,
@@ -227,16 +228,18 @@ def source_json(source: SourceHealth) -> dict[str, Any]:
         "trailing_median_rows": json_number(source.trailing_median_rows),
         "volume_ratio": json_number(source.volume_ratio),
         "volume_drop": source.volume_drop,
-        "files": [
-            {
-                "path": f.path,
-                "rows": f.rows,
-                "encoding": f.encoding,
-                "delimiter": f.delimiter,
-                "state": f.state,
-            }
-            for f in source.files
-        ],
+        "files": [file_json(f) for f in source.files],
+    }
+
+
+def file_json(file: FileHealth) -> dict[str, Any]:
+    """One export file a source read: path, rows, encoding, delimiter, state."""
+    return {
+        "path": file.path,
+        "rows": file.rows,
+        "encoding": file.encoding,
+        "delimiter": file.delimiter,
+        "state": file.state,
     }
 
 

@@ -17,7 +17,13 @@ from rich.text import Text
 
 from kpi_cli.formatting import issue_text
 from kpi_cli.health import HealthReport
-from kpi_cli.render_data import JSON_VERSION, json_number, period_json, source_json
+from kpi_cli.render_data import (
+    JSON_VERSION,
+    file_json,
+    json_number,
+    period_json,
+    source_json,
+)
 from kpi_cli.review_model import FileHealth, SourceHealth
 from kpi_cli.sources import SourceInfo
 
@@ -247,16 +253,7 @@ def sources_json(project: str, infos: list[SourceInfo]) -> dict[str, Any]:
                 "first": _iso(info.first),
                 "last": _iso(info.last),
                 "columns": [{"name": n, "type": t} for n, t in info.columns],
-                "files": [
-                    {
-                        "path": f.path,
-                        "rows": f.rows,
-                        "encoding": f.encoding,
-                        "delimiter": f.delimiter,
-                        "state": f.state,
-                    }
-                    for f in info.files
-                ],
+                "files": [file_json(f) for f in info.files],
                 "warnings": list(info.warnings),
             }
             for info in infos
