@@ -405,6 +405,23 @@ _FILE_REPEATS = re.compile(
 _GRAIN_ZH = {"day": "天", "week": "周", "month": "个月", "quarter": "个季度"}
 
 
+def data_health_lines(review: Any, lang: str) -> list[str]:
+    """The review's data warnings, then each source's issues, worded in ``lang``.
+
+    A source issue that repeats a review warning (the loader's) is left out;
+    the lines come once each, in order.
+    """
+    lines = [issue_text(w, lang) for w in review.warnings]
+    for source in review.sources:
+        lines += [
+            f"{source.name}: {issue_text(issue, lang)}"
+            for issue in source.coded_issues or source.issues
+            if (issue if isinstance(issue, str) else issue.text) not in review.warnings
+        ]
+
+    return list(dict.fromkeys(lines))
+
+
 def issue_text(issue: Any, lang: str) -> str:
     """A data-health finding or loader warning in the report language.
 

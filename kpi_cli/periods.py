@@ -205,11 +205,6 @@ def _build(kind: str, parts: list[int], week_start: int) -> Period:
     return containing("year", dt.date(parts[0], 1, 1), week_start)
 
 
-def with_grain(period: Period, grain: str) -> Period:
-    """The period of ``grain`` containing ``period``'s start (for defaults)."""
-    return containing(grain, period.start, period.week_start)
-
-
 def _week_monday(start: dt.date, week_start: int) -> dt.date:
     """The Monday inside the week that starts on ``start``."""
     return start + dt.timedelta(days=(0 - week_start) % 7)

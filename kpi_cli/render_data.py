@@ -16,10 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from kpi_cli.formatting import (
+    data_health_lines,
     format_change,
     format_pct,
     format_value,
-    issue_text,
     round_half_up,
     status_label,
     status_symbol,
@@ -381,19 +381,12 @@ def render_markdown(review: Review) -> str:
 
 def _md_data_health(review: Review) -> list[str]:
     """A list of data warnings and source health issues, or nothing."""
-    lang = review.language
-    items = [issue_text(w, lang) for w in review.warnings]
-    for source in review.sources:
-        items += [
-            f"{source.name}: {issue_text(issue, lang)}"
-            for issue in source.coded_issues or source.issues
-            if (issue if isinstance(issue, str) else issue.text) not in review.warnings
-        ]
+    items = data_health_lines(review, review.language)
     if not items:
         return []
     head = "数据提示" if review.language == "zh" else "Data health"
 
-    return ["", f"## {head}", "", *(f"- {item}" for item in dict.fromkeys(items))]
+    return ["", f"## {head}", "", *(f"- {item}" for item in items)]
 
 
 def _md_change(change: Change | None, kpi: Any, lang: str, currency: str) -> str:

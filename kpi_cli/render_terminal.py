@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kpi_cli.formatting import (
+    data_health_lines,
     format_change,
     format_pct,
     format_period,
@@ -227,23 +228,12 @@ def _key_label(key: str | None, lang: str) -> str:
 def warnings_text(review: Review) -> Text | None:
     """Data warnings and each source's health issues, if any, in the review's
     language."""
-    # Imported here so this function stays the only part of the module touched
-    # by the issue wording (see kpi_cli.formatting.issue_text).
-    from kpi_cli.formatting import issue_text
-
-    lang = review.language
-    lines = [issue_text(w, lang) for w in review.warnings]
-    for source in review.sources:
-        lines += [
-            f"{source.name}: {issue_text(issue, lang)}"
-            for issue in source.coded_issues or source.issues
-            if (issue if isinstance(issue, str) else issue.text) not in review.warnings
-        ]
+    lines = data_health_lines(review, review.language)
     if not lines:
         return None
     head = "数据提示：" if review.language == "zh" else "Data warnings:"
 
-    return Text("\n".join([head, *("  " + line for line in dict.fromkeys(lines))]))
+    return Text("\n".join([head, *("  " + line for line in lines)]))
 
 
 def review_renderable(review: Review, *, breakdowns: bool = True) -> RenderableType:
